@@ -1,0 +1,1 @@
+"""Source adapters: read public datasets into raw records for the universal schema."""

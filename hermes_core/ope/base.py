@@ -1,0 +1,171 @@
+"""What every off-policy estimator shares: per-round terms and the estimator interface.
+
+Every estimator in this package has the form
+
+.. math::
+
+    \\hat V = \\frac{1}{n}\\sum_i d_i + \\frac{\\sum_i c_i}{\\sum_i m_i},
+
+with a *direct* term :math:`d_i` (the reward model's value of the target policy, or 0), a
+*correction* :math:`c_i` (importance-weighted reward or residual) and a *normaliser*
+:math:`m_i` that is :math:`1` for the plain estimators and the importance weight :math:`w_i` for
+the self-normalised ones. Keeping the three pieces apart (:class:`RoundTerms`) is what lets a
+bootstrap re-normalise inside every resample, and the delta method linearise the ratio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from hermes_core.ope.inputs import OpeInputs
+
+
+def _safe_ratio(numerator: np.ndarray | float, denominator: np.ndarray | float) -> np.ndarray:
+    """``numerator / denominator`` with ``0 / 0 := 0``: a sample in which every importance weight
+    is 0 (the target policy puts no mass on any logged action) gets no correction."""
+    numerator = np.asarray(numerator, dtype=np.float64)
+    denominator = np.asarray(denominator, dtype=np.float64)
+    out = np.zeros(np.broadcast(numerator, denominator).shape)
+    np.divide(numerator, denominator, out=out, where=denominator != 0)
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class RoundTerms:
+    """Per-round pieces of an estimate: :math:`\\hat V = \\bar d + \\bar c / \\bar m`.
+
+    ``direct`` (n,) or ``None`` (all zeros); ``correction`` (n,); ``normaliser`` (n,) or
+    ``None`` (all ones, a plain mean). Bars are sample means.
+    """
+
+    correction: np.ndarray  # (n,)
+    direct: np.ndarray | None = None  # (n,)
+    normaliser: np.ndarray | None = None  # (n,)
+
+    @property
+    def n_rounds(self) -> int:
+        return int(self.correction.shape[0])
+
+    @property
+    def self_normalised(self) -> bool:
+        return self.normaliser is not None
+
+    def _scale(self) -> float:
+        if self.normaliser is None:
+            return 1.0
+        return float(_safe_ratio(1.0, self.normaliser.mean()))
+
+    def estimate(self) -> float:
+        """:math:`\\hat V = \\bar d + \\bar c / \\bar m`."""
+        return float(self.round_rewards().mean())
+
+    def round_rewards(self) -> np.ndarray:
+        """:math:`d_i + c_i / \\bar m`, shape (n,): their mean is the estimate (OBP's
+        ``_estimate_round_rewards`` for the self-normalised estimators)."""
+        rewards = self.correction * self._scale()
+        if self.direct is not None:
+            rewards = rewards + self.direct
+        return rewards
+
+    def influence(self) -> np.ndarray:
+        """Linearised per-round contributions, shape (n,), whose mean is the estimate.
+
+        For a plain estimator they are the round rewards. For a self-normalised one, the delta
+        method for the ratio :math:`\\bar c / \\bar m` gives
+        :math:`\\psi_i = d_i + \\hat\\theta + (c_i - \\hat\\theta\\, m_i) / \\bar m` with
+        :math:`\\hat\\theta = \\bar c / \\bar m`; their sample variance over :math:`n` estimates
+        the variance of :math:`\\hat V` (van der Vaart, 1998, Asymptotic Statistics, Thm. 3.1).
+        """
+        if self.normaliser is None:
+            return self.round_rewards()
+        scale = self._scale()
+        ratio = float(self.correction.mean()) * scale
+        psi = ratio + (self.correction - ratio * self.normaliser) * scale
+        if self.direct is not None:
+            psi = psi + self.direct
+        return psi
+
+    def columns(self) -> list[np.ndarray]:
+        """The arrays whose resampled means determine a resampled estimate."""
+        parts = [self.correction]
+        if self.direct is not None:
+            parts.append(self.direct)
+        if self.normaliser is not None:
+            parts.append(self.normaliser)
+        return parts
+
+    def estimate_from_means(self, means: list[np.ndarray]) -> np.ndarray:
+        """Estimates from resampled means of :meth:`columns` (same order), shape (B,)."""
+        values = iter(means)
+        correction = next(values)
+        direct = next(values) if self.direct is not None else 0.0
+        if self.normaliser is not None:
+            correction = _safe_ratio(correction, next(values))
+        return correction + direct
+
+
+@dataclass(frozen=True)
+class OffPolicyEstimator:
+    """Base of every estimator: a frozen dataclass of hyperparameters with one method,
+    :meth:`round_terms`, from which the round rewards and the policy value follow."""
+
+    name: ClassVar[str] = "estimator"
+    uses_reward_model: ClassVar[bool] = False
+
+    def round_terms(self, inputs: OpeInputs) -> RoundTerms:
+        """The per-round pieces of this estimator on validated inputs."""
+        raise NotImplementedError
+
+    def _terms_from_arrays(
+        self,
+        reward: object,
+        action: object,
+        pscore: object,
+        action_dist: object,
+        position: object | None,
+        estimated_rewards_by_reg_model: object | None,
+    ) -> RoundTerms:
+        inputs = OpeInputs.from_arrays(
+            reward=reward,
+            action=action,
+            pscore=pscore,
+            action_dist=action_dist,
+            position=position,
+            estimated_rewards_by_reg_model=estimated_rewards_by_reg_model,
+        )
+        if self.uses_reward_model:
+            inputs.require_reward_model(self.name)
+        return self.round_terms(inputs)
+
+    def estimate_round_rewards(
+        self,
+        *,
+        reward: object,
+        action: object,
+        pscore: object,
+        action_dist: object,
+        position: object | None = None,
+        estimated_rewards_by_reg_model: object | None = None,
+    ) -> np.ndarray:
+        """Per-round rewards, shape (n,), whose mean is :meth:`estimate_policy_value`."""
+        return self._terms_from_arrays(
+            reward, action, pscore, action_dist, position, estimated_rewards_by_reg_model
+        ).round_rewards()
+
+    def estimate_policy_value(
+        self,
+        *,
+        reward: object,
+        action: object,
+        pscore: object,
+        action_dist: object,
+        position: object | None = None,
+        estimated_rewards_by_reg_model: object | None = None,
+    ) -> float:
+        """The estimate :math:`\\hat V(\\pi_e)`."""
+        return self._terms_from_arrays(
+            reward, action, pscore, action_dist, position, estimated_rewards_by_reg_model
+        ).estimate()

@@ -1,0 +1,79 @@
+"""The ``ope:`` block of ``params.yaml``: every knob of the off-policy-evaluation stage, bounded.
+
+The lower bounds admit a ``tiny`` profile (a handful of bootstrap resamples, 2 folds, one OBD
+run) so that notebook tests stay fast; the upper bounds keep a typo from asking for hours.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from hermes_core.params_models import StrictModel
+
+
+class OpenBanditParams(StrictModel):
+    """The two published Open Bandit Dataset experiments (Saito et al., 2021)."""
+
+    path: str = "../shared/data/open_bandit_dataset"
+    campaign: Literal["all", "men", "women"] = "all"
+    n_bootstrap_runs: int = Field(30, ge=1, le=1000)
+    include_affinity_features: bool = False
+    bts_action_dist: Literal["logged-share"] = "logged-share"
+
+
+class OpeParams(StrictModel):
+    """Knobs of the OPE stage (``hermes_core.ope``)."""
+
+    seed: int = Field(20261126, ge=0)
+    n_bootstrap: int = Field(1000, ge=10, le=100_000)
+    ci_level: float = Field(0.95, ge=0.5, le=0.999)
+    interval_method: Literal["bootstrap", "normal"] = "bootstrap"
+    reward_model: Literal["logistic", "lightgbm"] = "logistic"
+    n_folds: int = Field(3, ge=2, le=20)
+    position_handling: Literal["one-hot", "per-position"] = "one-hot"
+    ipw_clip_lambda: float | None = Field(None, gt=0.0, le=1e9)
+    switch_tau: float = Field(100.0, gt=0.0, le=1e9)
+    dros_lambda: float = Field(100.0, ge=0.0, le=1e9)
+    slope_tuning: bool = True
+    tuning_grid: tuple[float, ...] = (10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0)
+    slope_delta: float = Field(0.05, gt=0.0, lt=0.5)
+    gate_level: float = Field(0.95, ge=0.5, le=0.999)
+    gate_method: Literal["bootstrap", "normal"] = "bootstrap"
+    target_temperatures: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+    n_world_log_resamples: int = Field(20, ge=1, le=1000)
+    max_chunk_elements: int = Field(1 << 24, ge=1 << 10, le=1 << 28)
+    obd: OpenBanditParams = OpenBanditParams()
+
+    @field_validator("tuning_grid", "target_temperatures")
+    @classmethod
+    def _positive_finite_values(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+        if not 1 <= len(values) <= 32:
+            raise ValueError(f"needs 1 to 32 values, got {len(values)}")
+        bad = [v for v in values if not (v > 0 and math.isfinite(v) and v <= 1e9)]
+        if bad:
+            raise ValueError(f"values must be finite and in (0, 1e9], got {bad}")
+        return values
+
+    @model_validator(mode="after")
+    def _sorted_grid(self) -> OpeParams:
+        if list(self.tuning_grid) != sorted(set(self.tuning_grid)):
+            raise ValueError("tuning_grid must be strictly increasing")
+        return self
+
+    @property
+    def alpha(self) -> float:
+        """Significance level of the estimate intervals, ``1 - ci_level``."""
+        return 1.0 - self.ci_level
+
+    @property
+    def clip_lambda(self) -> float:
+        """IPW clipping threshold, ``math.inf`` when ``ipw_clip_lambda`` is null."""
+        return math.inf if self.ipw_clip_lambda is None else self.ipw_clip_lambda
+
+    @property
+    def slope_grid(self) -> tuple[float, ...]:
+        """SLOPE's candidates: ``tuning_grid`` plus infinity (plain DR), as OBP's example."""
+        return (*self.tuning_grid, math.inf)

@@ -77,7 +77,7 @@ class WorldParams(StrictModel):
     activity_sigma: float = Field(1.0, ge=0.0, le=4.0)
     sequential_strength: float = Field(0.6, ge=0.0)
     modality_concentration: float = Field(1.0, gt=0.0)
-    logging_temperature: float = Field(1.0, gt=0.0)
+    logging_temperature: float = Field(2.0, gt=0.0)
     logging_noise: float = Field(1.0, ge=0.0)
     examination_decay: float = Field(1.0, ge=0.0)
     click_floor: float = Field(0.01, ge=0.0, lt=1.0)

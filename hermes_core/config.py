@@ -23,10 +23,23 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from hermes_core.params_models import HermesParams
+from hermes_core.encode.params import EncodeParams
+from hermes_core.ope.params import OpeParams
+from hermes_core.params_models import DataParams, IngestParams, StrictModel, WorldParams
 
 PROFILE_ENV = "HERMES_PROFILE"
 PARAMS_FILE = "params.yaml"
+
+
+class HermesParams(StrictModel):
+    """The whole ``params.yaml``: one block per stage (each stage's model lives beside its code)."""
+
+    profile: str = "default"
+    data: DataParams = DataParams()
+    world: WorldParams = WorldParams()
+    ingest: IngestParams = IngestParams()
+    encode: EncodeParams = EncodeParams()
+    ope: OpeParams = OpeParams()
 
 
 class ParameterError(ValueError):

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from hermes_core.ingest import IngestResult, ingest, read_raw_folder
-from hermes_core.params_models import HermesParams
+from hermes_core.config import HermesParams
 from hermes_core.raw import RawTable
 from hermes_core.store import FeatureStore, SnapshotManifest
 from hermes_core.workspace import Workspace, shared_data_dir

@@ -115,12 +115,3 @@ class IngestParams(StrictModel):
     chunk_size: int = Field(20000, ge=100)
     quarantine_examples: int = Field(8, ge=0, le=100)
     future_tolerance_seconds: float = Field(0.0, ge=0.0)
-
-
-class HermesParams(StrictModel):
-    """The whole ``params.yaml``."""
-
-    profile: str = "default"
-    data: DataParams = DataParams()
-    world: WorldParams = WorldParams()
-    ingest: IngestParams = IngestParams()

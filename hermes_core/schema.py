@@ -30,6 +30,7 @@ Domain = Literal["movie", "music", "product", "news"]
 EventType = Literal["impression", "click", "conversion", "rating"]
 Cohort = Literal["mainstream", "independent"]
 NonEmptyText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class FrozenRecord(BaseModel):
@@ -67,7 +68,7 @@ class ProductAttributes(FrozenRecord):
     domain: Literal["product"] = "product"
     brand: NonEmptyText
     category: NonEmptyText
-    price: float = Field(gt=0.0)
+    price: float = Field(gt=0.0, allow_inf_nan=False)
 
 
 class NewsAttributes(FrozenRecord):
@@ -96,7 +97,7 @@ class UniversalAsset(FrozenRecord):
     title: NonEmptyText
     image_uri: str | None = None
     text_content: str | None = None
-    dense_features: tuple[float, ...] = ()
+    dense_features: tuple[FiniteFloat, ...] = ()
     created_at: datetime
     creator_id: NonEmptyText
     creator_name: NonEmptyText

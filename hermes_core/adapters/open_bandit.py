@@ -80,8 +80,9 @@ Bernoulli TS from the uniform-random logs of the ``all`` campaign (small sample)
 PUBLISHED_SOURCE = (
     "st-tech/zr-obp, examples/obd/README.md: python evaluate_off_policy_estimators.py "
     "--n_runs 30 --base_model logistic_regression --evaluation_policy bts --behavior_policy "
-    "random --campaign all (random_state=12345). In that script Switch-DR and DRos are tuned by "
-    "SLOPE over {10, 50, 100, 500, 1000, 5000, 10000, inf}, the reward model is OBP's "
+    "random --campaign all (random_state=12345). The README states that Switch-DR and DRos are "
+    "tuned by SLOPE (OBP's example scripts give the grid {10, 50, 100, 500, 1000, 5000, 10000, "
+    "inf}); the reward model is OBP's "
     "RegressionModel with 3-fold cross-fitting, and BTS's action distribution is the Monte "
     "Carlo frequency (1e6 draws) of Bernoulli TS with the ZOZOTOWN production prior "
     "(obp/policy/conf/prior_bts.yaml), the same for every round."
@@ -387,7 +388,7 @@ def bernoulli_ts_action_dist(
     return counts / n_sim
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class OpenBanditExperimentResult:
     """Relative estimation errors of several estimators over bootstrap resamples of one log."""
 

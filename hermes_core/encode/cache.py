@@ -196,7 +196,7 @@ class CachedEncoding:
 
     embeddings: np.ndarray  # (n_items, dim) float32
     mask: np.ndarray  # (n_items,) bool
-    n_cached: int  # items served from the cache
+    n_cached: int  # items whose key was in the cache before the call
     n_encoded: int  # distinct contents sent to the encoder
     n_without_content: int  # items with nothing to encode (zero row, mask False)
 

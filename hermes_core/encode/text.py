@@ -92,6 +92,10 @@ def load_sentence_transformer(model: str, device: str | torch.device = "auto") -
         ) from error
 
 
+def _has_normalize_module(model: SentenceTransformer) -> bool:
+    return any(type(module).__name__ == "Normalize" for module in model.children())
+
+
 def _has_text(item: Any) -> bool:
     return isinstance(item, str) and item.strip() != ""
 
@@ -108,7 +112,9 @@ class TextEncoder:
     device:
         ``"auto"``, ``"cpu"`` or ``"cuda"`` (see :func:`~hermes_core.encode.device.resolve_device`).
     normalize:
-        L2-normalise the embeddings (the inner product is then the cosine).
+        L2-normalise the embeddings (the inner product is then the cosine). With False the
+        model's own output is kept; all-MiniLM-L6-v2 ends in a ``Normalize`` module, so its
+        vectors are unit-norm regardless (``output_is_normalized`` says which applies).
     max_seq_length:
         Token truncation; ``None`` keeps the model's own (256 for MiniLM).
     progress_min_items:
@@ -142,8 +148,11 @@ class TextEncoder:
             self._model.max_seq_length = max_seq_length
         _, base_id = resolve_text_model(model)
         self.dim = int(self._model.get_embedding_dimension())
+        # MiniLM's own pipeline ends in a Normalize module: its output is unit-norm either way
+        self.output_is_normalized = normalize or _has_normalize_module(self._model)
         self.model_id = (
-            f"{base_id}|max_seq_length={self._model.max_seq_length}|normalize={int(normalize)}"
+            f"{base_id}|max_seq_length={self._model.max_seq_length}"
+            f"|normalize={int(self.output_is_normalized)}"
         )
 
     @property

@@ -25,6 +25,7 @@ from hermes_core.ope.intervals import (
     bootstrap_interval,
     bootstrap_intervals,
     bootstrap_replicates,
+    cluster_terms,
     normal_interval,
 )
 from hermes_core.ope.registry import (
@@ -65,6 +66,7 @@ __all__ = [
     "bootstrap_interval",
     "bootstrap_intervals",
     "bootstrap_replicates",
+    "cluster_terms",
     "cross_fitted_reward_model",
     "estimate_all",
     "make_estimators",

@@ -10,7 +10,7 @@ import numpy as np
 from hermes_core.ope.base import OffPolicyEstimator, RoundTerms
 from hermes_core.ope.doubly_robust import DoublyRobust
 from hermes_core.ope.inputs import OpeInputs
-from hermes_core.ope.intervals import bootstrap_interval, normal_interval
+from hermes_core.ope.intervals import bootstrap_interval, cluster_terms, normal_interval
 
 Decision = Literal["promote", "keep champion"]
 
@@ -45,6 +45,7 @@ def uplift_gate(
     n_bootstrap: int = 1000,
     seed: int = 0,
     estimator: OffPolicyEstimator | None = None,
+    groups: object | None = None,
 ) -> GateDecision:
     """Estimate :math:`\\Delta = V(\\pi_{\\text{chal}}) - V(\\pi_{\\text{champ}})` on one log and
     decide.
@@ -60,6 +61,11 @@ def uplift_gate(
 
     ``estimator`` (default :class:`~hermes_core.ope.doubly_robust.DoublyRobust`) may be any
     non-self-normalised estimator, whose round rewards add up to the estimate.
+
+    ``groups`` (n,), e.g. the request of each slot of a slate, makes the interval a cluster one
+    (:func:`~hermes_core.ope.intervals.cluster_terms`): the :math:`\delta_i` are averaged within
+    each group (all groups must have the same size) and the groups are resampled. The uplift
+    itself does not change.
     """
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1), got {level!r}")
@@ -82,11 +88,14 @@ def uplift_gate(
         terms.append(term)
     challenger, champion = terms
     differences = challenger.round_rewards() - champion.round_rewards()  # (n,)
+    units = RoundTerms(correction=differences)
+    if groups is not None:
+        units = cluster_terms(units, np.asarray(groups))
     alpha = 1 - level
     if method == "bootstrap":
-        interval = bootstrap_interval(differences, n_bootstrap=n_bootstrap, alpha=alpha, seed=seed)
+        interval = bootstrap_interval(units, n_bootstrap=n_bootstrap, alpha=alpha, seed=seed)
     elif method == "normal":
-        interval = normal_interval(differences, alpha=alpha)
+        interval = normal_interval(units, alpha=alpha)
     else:
         raise ValueError(f"method must be 'bootstrap' or 'normal', got {method!r}")
     decision: Decision = "promote" if interval.low > 0 else "keep champion"

@@ -21,7 +21,10 @@ class OpenBanditParams(StrictModel):
     campaign: Literal["all", "men", "women"] = "all"
     n_bootstrap_runs: int = Field(30, ge=1, le=1000)
     include_affinity_features: bool = False
-    bts_action_dist: Literal["logged-share"] = "logged-share"
+    # None: BTS's action distribution is its logged per-slot share (logged_action_share);
+    # a path to OBP's obp/policy/conf/prior_bts.yaml simulates BTS from that prior, as published.
+    bts_prior_yaml: str | None = None
+    n_sim_bts: int = Field(1_000_000, ge=1000, le=10_000_000)
 
 
 class OpeParams(StrictModel):
@@ -44,10 +47,16 @@ class OpeParams(StrictModel):
     gate_method: Literal["bootstrap", "normal"] = "bootstrap"
     target_temperatures: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
     n_world_log_resamples: int = Field(20, ge=1, le=1000)
+    # None: every fresh world log has as many requests as the ingested one (world.n_requests).
+    world_n_requests: int | None = Field(None, ge=50, le=1_000_000)
+    world_main_target: str = "greedy-true"
+    ipw_clip_sweep: tuple[float, ...] = (5.0, 20.0, 100.0)
+    gate_challenger_temperature: float = Field(0.5, gt=0.0, le=1e3)
+    shadow_batch_size: int = Field(1000, ge=1, le=1_000_000)
     max_chunk_elements: int = Field(1 << 24, ge=1 << 10, le=1 << 28)
     obd: OpenBanditParams = OpenBanditParams()
 
-    @field_validator("tuning_grid", "target_temperatures")
+    @field_validator("tuning_grid", "target_temperatures", "ipw_clip_sweep")
     @classmethod
     def _positive_finite_values(cls, values: tuple[float, ...]) -> tuple[float, ...]:
         if not 1 <= len(values) <= 32:
@@ -61,7 +70,18 @@ class OpeParams(StrictModel):
     def _sorted_grid(self) -> OpeParams:
         if list(self.tuning_grid) != sorted(set(self.tuning_grid)):
             raise ValueError("tuning_grid must be strictly increasing")
+        if self.world_main_target not in self.world_target_names:
+            raise ValueError(
+                f"world_main_target {self.world_main_target!r} is not one of the world's target "
+                f"policies {list(self.world_target_names)} (softmax-true@T for T in target_temperatures)"
+            )
         return self
+
+    @property
+    def world_target_names(self) -> tuple[str, ...]:
+        """Names of the world's target policies (``hermes_core.world.policies.standard_targets``)."""
+        softmax = tuple(f"softmax-true@{temperature:g}" for temperature in self.target_temperatures)
+        return ("uniform", "logging", "greedy-true", *softmax)
 
     @property
     def alpha(self) -> float:

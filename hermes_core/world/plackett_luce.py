@@ -53,8 +53,9 @@ def position_marginals(weights: np.ndarray, slate_size: int) -> np.ndarray:
     n_masks = 1 << c
     membership = ((np.arange(n_masks)[:, None] >> np.arange(c)[None, :]) & 1).astype(bool)  # (2^C, C)
     sizes = membership.sum(axis=1)
-    set_weight = weights @ membership.T.astype(np.float64)  # (n, 2^C) W(S)
-    remaining = np.clip(1.0 - set_weight, 1e-300, None)
+    # 1 - W(S) summed over the weights outside S: subtracting from 1 would lose all
+    # precision when one weight dominates.
+    remaining = np.clip(weights @ (~membership).T.astype(np.float64), 1e-300, None)  # (n, 2^C)
     prefix_prob = np.zeros((n, n_masks))
     prefix_prob[:, 0] = 1.0
     marginals = np.zeros((n, c, slate_size))

@@ -85,7 +85,12 @@ def fit_scales(params: WorldParams, users: Users, catalogue: Catalogue, rng: np.
     )
     scores = pair_affinity(partial, users, catalogue, u, i)
     cumulative = np.cumsum(params.relevance_shares)[:4]
-    thresholds = tuple(float(q) for q in np.quantile(scores, cumulative))
+    ordered = np.sort(scores)
+    cut = np.clip((cumulative * n_pairs).astype(int), 1, n_pairs - 1)
+    # midway between neighbouring distinct samples, so no sampled pair sits exactly on a
+    # threshold where the matrix and the pairwise computation could round to different grades
+    above = np.minimum(np.searchsorted(ordered, ordered[cut - 1], side="right"), n_pairs - 1)
+    thresholds = tuple(float(0.5 * (ordered[k - 1] + ordered[j])) for k, j in zip(cut, above))
     return PreferenceScales(**{**partial.__dict__, "thresholds": thresholds})
 
 

@@ -1,0 +1,181 @@
+"""OPE benchmarks: OBP's published Open Bandit experiment, and the speed of the estimators.
+
+(a) Experiment 2 of Saito et al. (2021) on the small Open Bandit sample: evaluate Bernoulli TS
+    from the uniform-random logs of the ``all`` campaign, 30 bootstrap runs, logistic reward
+    model with 3-fold cross-fitting; our relative estimation errors beside the published ones
+    (``PUBLISHED_BTS_FROM_RANDOM_ALL``). Also experiment 1 (random from BTS logs), which OBP
+    does not publish a table for.
+(b) Wall time of all seven estimators on 1,000,000 synthetic logged rounds (10 actions, 3 slots):
+    validation and per-round terms, then 1,000 percentile-bootstrap resamples shared by all.
+
+Run: ``python benchmarks/bench_ope.py [--obp-prior-yaml PATH]``; writes
+``benchmarks/results/ope.json``. With ``--obp-prior-yaml`` (OBP's ``obp/policy/conf/prior_bts.yaml``,
+not shipped here), experiment 2 is also run with BTS's action distribution simulated from the
+ZOZOTOWN production prior, as the published run did.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from hermes_core.adapters.open_bandit import (  # noqa: E402
+    PUBLISHED_BTS_FROM_RANDOM_ALL,
+    bernoulli_ts_action_dist,
+    PUBLISHED_SOURCE,
+    evaluate_bts_from_random,
+    evaluate_random_from_bts,
+)
+from hermes_core.ope import (  # noqa: E402
+    OpeInputs,
+    bootstrap_intervals,
+    make_estimators,
+    normal_interval,
+    round_terms_of_all,
+)
+
+OBD_ROOT = Path(os.environ.get("HERMES_SHARED_DATA", REPO.parent / "shared" / "data")) / "open_bandit_dataset"
+N_RUNS = 30
+SEED = 12345
+
+
+def obd_experiments(prior_yaml: Path | None) -> dict[str, object]:
+    if not (OBD_ROOT / "random" / "all" / "all.csv").is_file():
+        return {"skipped": f"Open Bandit sample not found at {OBD_ROOT}"}
+    out: dict[str, object] = {"published_source": PUBLISHED_SOURCE}
+    variants: list[tuple[str, str, np.ndarray | None, str]] = [
+        ("one-hot", "one-hot", None, "logged-share of bts/all (context-free, per slot)"),
+        ("per-position", "per-position", None, "logged-share of bts/all (context-free, per slot)"),
+    ]
+    if prior_yaml is not None:
+        import yaml
+
+        prior = yaml.safe_load(prior_yaml.read_text())["all"]
+        simulated = bernoulli_ts_action_dist(
+            np.array(prior["alpha"]), np.array(prior["beta"]), n_sim=1_000_000, seed=SEED
+        )
+        label = f"Bernoulli TS with the OBP production prior ({prior_yaml.name}), 1e6 draws"
+        variants += [("obp-prior_one-hot", "one-hot", simulated, label),
+                     ("obp-prior_per-position", "per-position", simulated, label)]  # fmt: skip
+    for label, position_handling, bts_action_dist, dist_label in variants:
+        start = time.perf_counter()
+        result = evaluate_bts_from_random(
+            OBD_ROOT, "all", n_runs=N_RUNS, seed=SEED, reward_model="logistic", n_folds=3,
+            position_handling=position_handling, bts_action_dist=bts_action_dist,
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
+        summary = result.summary()
+        table = {}
+        for name, ours in summary.items():
+            published_name = name.removesuffix("-slope")
+            published = PUBLISHED_BTS_FROM_RANDOM_ALL.get(published_name)
+            table[name] = {
+                "ours_mean": round(ours["mean"], 6),
+                "ours_std": round(ours["std"], 6),
+                "ours_mean_estimate": ours["mean_estimate"],
+                "published_mean": None if published is None else published[0],
+                "published_std": None if published is None else published[1],
+                "published_row": published_name if published is not None else None,
+            }
+        out[f"bts_from_random_all_{label}"] = {
+            "ground_truth": result.ground_truth,
+            "n_runs": N_RUNS,
+            "seed": SEED,
+            "reward_model": "logistic (C=100), 3-fold cross-fitting, folds by original row",
+            "position_handling": position_handling,
+            "bts_action_dist": dist_label,
+            "seconds": round(seconds, 2),
+            "relative_error": table,
+        }
+    start = time.perf_counter()
+    result = evaluate_random_from_bts(OBD_ROOT, "all", n_runs=N_RUNS, seed=SEED)
+    out["random_from_bts_all_one-hot"] = {
+        "ground_truth": result.ground_truth,
+        "n_runs": N_RUNS,
+        "seconds": round(time.perf_counter() - start, 2),
+        "relative_error": {
+            name: {"ours_mean": round(s["mean"], 6), "ours_std": round(s["std"], 6)}
+            for name, s in result.summary().items()
+        },
+    }
+    return out
+
+
+def synthetic_speed(n_rounds: int = 1_000_000, n_actions: int = 10, len_list: int = 3,
+                    n_bootstrap: int = 1000) -> dict[str, object]:  # fmt: skip
+    rng = np.random.default_rng(0)
+    position = rng.integers(0, len_list, n_rounds)
+    action = rng.integers(0, n_actions, n_rounds)
+    pscore = np.full(n_rounds, 1.0 / n_actions)  # uniform logging
+    logits = rng.normal(size=(1, n_actions, len_list)) + 0.3 * rng.normal(size=(n_rounds, n_actions, len_list))
+    target = np.exp(logits)
+    target /= target.sum(axis=1, keepdims=True)  # (n, n_actions, len_list) softmax target policy
+    click_rate = 1 / (1 + np.exp(-(logits - 2.0)))
+    reward = (rng.random(n_rounds) < click_rate[np.arange(n_rounds), action, position]).astype(float)
+    model = np.clip(click_rate + 0.02 * rng.normal(size=click_rate.shape), 0, 1)
+    estimators = make_estimators(switch_tau=5.0, dros_lambda=10.0)
+
+    start = time.perf_counter()
+    inputs = OpeInputs.from_arrays(
+        reward=reward, action=action, position=position, pscore=pscore, action_dist=target,
+        estimated_rewards_by_reg_model=model,
+    )  # fmt: skip
+    validated = time.perf_counter()
+    terms = round_terms_of_all(inputs, estimators)
+    estimates = {name: t.estimate() for name, t in terms.items()}
+    point = time.perf_counter()
+    normals = {name: normal_interval(t) for name, t in terms.items()}
+    normal_done = time.perf_counter()
+    intervals = bootstrap_intervals(terms, n_bootstrap=n_bootstrap, alpha=0.05, seed=1)
+    done = time.perf_counter()
+    true_value = float((target * click_rate).sum(axis=1).mean())  # slot drawn uniformly
+    return {
+        "n_rounds": n_rounds,
+        "n_actions": n_actions,
+        "len_list": len_list,
+        "n_bootstrap": n_bootstrap,
+        "n_estimators": len(terms),
+        "seconds_validate": round(validated - start, 3),
+        "seconds_round_terms_and_estimates": round(point - validated, 3),
+        "seconds_normal_intervals": round(normal_done - point, 3),
+        "seconds_bootstrap_all_estimators": round(done - normal_done, 3),
+        "seconds_total": round(done - start, 3),
+        "true_value": true_value,
+        "estimates": estimates,
+        "bootstrap_95": {name: [i.low, i.high] for name, i in intervals.items()},
+        "normal_95": {name: [i.low, i.high] for name, i in normals.items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--obp-prior-yaml", type=Path, default=None)
+    args = parser.parse_args()
+    results = {
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "platform": platform.platform(),
+        },
+        "obd": obd_experiments(args.obp_prior_yaml),
+        "synthetic_speed": synthetic_speed(),
+    }
+    out = REPO / "benchmarks" / "results" / "ope.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+"""The encode stage: content embeddings, query-conditioned fusion, ANN retrieval, metrics.
+
+Modules (imported on use, so ``import hermes_core.encode`` pulls in neither torch nor FAISS):
+
+* :mod:`~hermes_core.encode.params`: ``EncodeParams`` (the ``encode:`` block of params.yaml);
+* :mod:`~hermes_core.encode.text`: ``TextEncoder``, sentence-transformers, offline, 384-d MiniLM;
+* :mod:`~hermes_core.encode.image`: ``EfficientNetLite0Encoder`` (1280-d), the ``ImageEncoder``
+  protocol and ``register_image_encoder`` / ``make_image_encoder``;
+* :mod:`~hermes_core.encode.cache`: ``EmbeddingCache`` and ``encode_with_cache``;
+* :mod:`~hermes_core.encode.fusion`: cross-attention fusion, baselines, ``train_fusion``,
+  ``score_items``;
+* :mod:`~hermes_core.encode.retrieval`: two-stage ANN + exact fused rescoring;
+* :mod:`~hermes_core.encode.ann`: FAISS inner-product indexes, recall, QPS, sweeps;
+* :mod:`~hermes_core.encode.metrics`: ``ndcg_at_k``, ``recall_at_k``;
+* :mod:`~hermes_core.encode.device`: ``resolve_device``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ann", "cache", "device", "fusion", "image", "metrics", "params", "retrieval", "text"]

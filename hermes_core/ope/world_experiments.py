@@ -1,0 +1,340 @@
+"""Off-policy evaluation on the synthetic world, where every policy's true value is known.
+
+Protocol of the *world study* (:func:`run_world_study`):
+
+1. draw ``n_resamples`` fresh logs of the same world (same users, items and preferences, new
+   sessions, slates and clicks; :func:`hermes_core.world.policies.resimulate`), each of
+   ``n_requests`` requests, seeded from ``OpeParams.seed``;
+2. on each log, the position-wise feedback of OBP's convention (one round per (request, slot);
+   the logged propensity is the logging policy's exact Plackett-Luce marginal) and a reward
+   model :math:`\\hat q(x, a, k)` cross-fitted with ``n_folds`` folds *by request*, so that the
+   slots of one request share a fold (:func:`fit_world_log`);
+3. every estimator on every target policy, with an interval at ``ci_level`` whose resampling
+   unit is the request (:func:`~hermes_core.ope.intervals.cluster_terms`: the slots of one
+   request share a context and a jointly drawn slate);
+4. the truth of that log, :math:`V = \\frac{1}{nK}\\sum_r\\sum_k\\sum_a \\pi(a \\mid r, k)\\,
+   q(r, a, k)` with the world's true click probabilities
+   (:func:`hermes_core.world.policies.true_value`).
+
+Across resamples (:func:`summarise_estimates`): the mean relative estimation error
+:math:`|\\hat V - V| / V` (Saito et al., 2021, Sec. 5.2), the bias
+:math:`\\overline{\\hat V - V}`, the standard deviation (ddof 1) of :math:`\\hat V - V`, and the
+coverage, the share of resamples whose interval contains :math:`V`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from hermes_core.ope.base import OffPolicyEstimator
+from hermes_core.ope.importance_weighting import InverseProbabilityWeighting
+from hermes_core.ope.inputs import OpeInputs
+from hermes_core.ope.intervals import bootstrap_intervals, cluster_terms, normal_interval
+from hermes_core.ope.params import OpeParams
+from hermes_core.ope.registry import make_estimators, round_terms_of_all
+from hermes_core.ope.reward_model import (
+    DEFAULT_MAX_CHUNK_ELEMENTS,
+    PositionHandling,
+    RewardModelName,
+    assign_folds,
+    cross_fitted_reward_model,
+)
+from hermes_core.world.policies import (
+    SlateFeedback,
+    policy_divergence,
+    resimulate,
+    slate_feedback,
+    standard_targets,
+    true_value,
+)
+from hermes_core.world.simulate import Logs
+from hermes_core.world.world import World
+
+
+def resample_seeds(seed: int, n_resamples: int) -> list[int]:
+    """``n_resamples`` seeds (uint32) derived from ``seed``: resample ``r`` always gets the same
+    one, whatever ``n_resamples`` is."""
+    return [int(value) for value in np.random.SeedSequence(seed).generate_state(n_resamples)]
+
+
+@dataclass(frozen=True, eq=False)
+class WorldLog:
+    """One world log as OPE inputs: its feedback, fold of every round and the cross-fitted
+    reward model."""
+
+    logs: Logs
+    feedback: SlateFeedback
+    folds: np.ndarray  # (n_rounds,) fold of each round; the slots of a request share it
+    estimated_rewards: np.ndarray  # (n_rounds, C, K) cross-fitted q-hat(x_i, a, k)
+
+    @property
+    def n_requests(self) -> int:
+        return int(self.logs.slate.shape[0])
+
+    def inputs(self, action_dist: np.ndarray) -> OpeInputs:
+        """Validated inputs for a target given per request, ``action_dist`` (n_requests, C, K)."""
+        feedback = self.feedback
+        return OpeInputs.from_arrays(
+            reward=feedback.reward,
+            action=feedback.action,
+            position=feedback.position,
+            pscore=feedback.pscore,
+            action_dist=feedback.expand(action_dist),
+            estimated_rewards_by_reg_model=self.estimated_rewards,
+        )
+
+
+def fit_world_log(
+    world: World,
+    logs: Logs,
+    *,
+    n_folds: int,
+    seed: int,
+    reward_model: RewardModelName = "logistic",
+    position_handling: PositionHandling = "one-hot",
+    max_chunk_elements: int = DEFAULT_MAX_CHUNK_ELEMENTS,
+) -> WorldLog:
+    """Feedback of ``logs`` and its reward model, cross-fitted with folds by request.
+
+    The reward model sees only what a recommender could observe
+    (:func:`hermes_core.world.policies.request_features`): the user's region and age, the
+    session step, each candidate's dense features and domain, and its similarity to the
+    session's last click; never the true relevance.
+    """
+    feedback = slate_feedback(world, logs)
+    folds = assign_folds(feedback.reward.shape[0], n_folds, seed, groups=feedback.request)
+    estimated = cross_fitted_reward_model(
+        feedback.context,
+        feedback.action,
+        feedback.position,
+        feedback.reward,
+        n_actions=feedback.n_actions,
+        len_list=feedback.len_list,
+        action_context=feedback.action_context,
+        folds=folds,
+        model=reward_model,
+        seed=seed,
+        position_handling=position_handling,
+        max_chunk_elements=max_chunk_elements,
+    )
+    return WorldLog(logs, feedback, folds, estimated)
+
+
+def world_estimators(params: OpeParams) -> dict[str, OffPolicyEstimator]:
+    """The stage's estimators (:func:`~hermes_core.ope.registry.make_estimators` with the
+    ``ope`` hyperparameters, SLOPE-tuned Switch-DR and DRos when ``slope_tuning``), plus
+    ``ipw-clip@<lambda>`` for every ``ipw_clip_sweep`` threshold."""
+    estimators = make_estimators(
+        clip_lambda=params.clip_lambda,
+        switch_tau=params.switch_tau,
+        dros_lambda=params.dros_lambda,
+        tuning_grid=params.slope_grid if params.slope_tuning else None,
+        slope_delta=params.slope_delta,
+    )
+    for clip in params.ipw_clip_sweep:
+        estimators[f"ipw-clip@{clip:g}"] = InverseProbabilityWeighting(clip_lambda=clip)
+    return estimators
+
+
+def world_targets(world: World, logs: Logs, names: Sequence[str], params: OpeParams) -> dict[str, np.ndarray]:
+    """Target policies ``names`` (a subset of ``params.world_target_names``) on ``logs``, as
+    per-request marginals (n_requests, C, K)."""
+    unknown = [name for name in names if name not in params.world_target_names]
+    if unknown:
+        raise ValueError(f"unknown world targets {unknown}; expected some of {list(params.world_target_names)}")
+    temperatures = tuple(t for t in params.target_temperatures if f"softmax-true@{t:g}" in names)
+    every = standard_targets(world, logs, temperatures)
+    return {name: every[name] for name in names}
+
+
+def played_propensity_quantile(target: np.ndarray, logging: np.ndarray, quantile: float = 0.01) -> float:
+    """The ``quantile`` of the logging propensity :math:`\\pi_b(a \\mid r, k)` over the
+    (request, candidate, slot) triples the target plays, weighted by how often it plays them.
+
+    A robust version of "the smallest propensity played": the target draws a triple with
+    :math:`\\pi_b` below this value with probability ``quantile``. Both arrays (n, C, K).
+    """
+    if not 0 <= quantile <= 1:
+        raise ValueError(f"quantile must lie in [0, 1], got {quantile!r}")
+    mass = target.reshape(-1)
+    order = np.argsort(logging.reshape(-1), kind="stable")
+    cumulative = np.cumsum(mass[order]) / mass.sum()
+    position = min(int(np.searchsorted(cumulative, quantile, side="left")), order.size - 1)
+    return float(logging.reshape(-1)[order[position]])
+
+
+def target_diagnostics(target: np.ndarray, logging: np.ndarray, inputs: OpeInputs) -> dict[str, float]:
+    """How hard a target is to evaluate from the logs.
+
+    ``kl``, ``min_pscore_played`` (:func:`~hermes_core.world.policies.policy_divergence`),
+    ``pscore_p01_played`` (:func:`played_propensity_quantile` at 1%), ``mean_weight`` (1 in
+    expectation for any target when the propensities are right), ``max_weight`` among the
+    logged rounds and ``effective_sample_share``
+    :math:`(\\sum_i w_i)^2 / (n \\sum_i w_i^2)` (Kong, 1992; 1 when every weight is equal).
+    """
+    divergence = policy_divergence(target, logging)
+    weight = inputs.importance_weight
+    squares = float(np.sum(weight**2))
+    return {
+        "kl": divergence["kl"],
+        "min_pscore_played": divergence["min_pscore_played"],
+        "pscore_p01_played": played_propensity_quantile(target, logging, 0.01),
+        "mean_weight": float(weight.mean()),
+        "max_weight": float(weight.max()),
+        "effective_sample_share": float(weight.sum() ** 2 / (weight.size * squares)) if squares > 0 else 0.0,
+    }
+
+
+def evaluate_world_log(
+    world: World,
+    world_log: WorldLog,
+    targets: Mapping[str, np.ndarray],
+    estimators: Mapping[str, OffPolicyEstimator],
+    *,
+    interval_method: str = "bootstrap",
+    n_bootstrap: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every estimator on every target of one log, with intervals and the truth.
+
+    Returns ``(estimates, diagnostics)``: one row per (target, estimator) with ``estimate``,
+    ``low``, ``high`` and ``truth``; one row per target with ``truth`` and
+    :func:`target_diagnostics`. Bootstrap intervals of all (target, estimator) pairs share the
+    same resamples of requests.
+    """
+    request = world_log.feedback.request
+    logging = world_log.logs.logging_marginals
+    clustered, rows, diagnostics = {}, [], []
+    for target_name, action_dist in targets.items():
+        inputs = world_log.inputs(action_dist)
+        truth = true_value(world, world_log.logs, action_dist)
+        diagnostics.append({"target": target_name, "truth": truth,
+                            **target_diagnostics(action_dist, logging, inputs)})  # fmt: skip
+        for name, terms in round_terms_of_all(inputs, estimators).items():
+            key = f"{target_name}|{name}"
+            clustered[key] = cluster_terms(terms, request)
+            rows.append({"target": target_name, "estimator": name, "key": key,
+                         "estimate": terms.estimate(), "truth": truth})  # fmt: skip
+    if interval_method == "bootstrap":
+        intervals = bootstrap_intervals(clustered, n_bootstrap=n_bootstrap, alpha=alpha, seed=seed)
+    elif interval_method == "normal":
+        intervals = {key: normal_interval(terms, alpha=alpha) for key, terms in clustered.items()}
+    else:
+        raise ValueError(f"interval_method must be 'bootstrap' or 'normal', got {interval_method!r}")
+    for row in rows:
+        interval = intervals[row.pop("key")]
+        row["low"], row["high"] = interval.low, interval.high
+    return pd.DataFrame(rows), pd.DataFrame(diagnostics)
+
+
+@dataclass(frozen=True, eq=False)
+class WorldStudy:
+    """Estimates of every (resample, target, estimator) and the targets' diagnostics."""
+
+    estimates: pd.DataFrame  # resample, target, estimator, estimate, truth, low, high
+    diagnostics: pd.DataFrame  # resample, target, truth, kl, ..., effective_sample_share
+    n_requests: int
+    interval_method: str
+    ci_level: float
+
+    @property
+    def n_resamples(self) -> int:
+        return int(self.estimates["resample"].nunique())
+
+    def summary(self) -> pd.DataFrame:
+        """:func:`summarise_estimates` of all resamples, indexed by (target, estimator)."""
+        return summarise_estimates(self.estimates)
+
+    def target_summary(self) -> pd.DataFrame:
+        """Mean over resamples of each target's truth and diagnostics, one row per target."""
+        return self.diagnostics.drop(columns="resample").groupby("target", sort=False).mean()
+
+
+def run_world_study(
+    world: World,
+    params: OpeParams,
+    *,
+    n_resamples: int | None = None,
+    n_requests: int | None = None,
+    targets: Sequence[str] | None = None,
+    estimators: Mapping[str, OffPolicyEstimator] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> WorldStudy:
+    """The resampling study of the module docstring.
+
+    Defaults: ``params.n_world_log_resamples`` logs of ``params.world_n_requests`` requests
+    (``world.params.n_requests`` when null), every target of ``params.world_target_names``,
+    :func:`world_estimators`. Resample ``r`` draws its log, folds and bootstrap from
+    ``resample_seeds(params.seed, .)[r]``.
+    """
+    n_resamples = params.n_world_log_resamples if n_resamples is None else n_resamples
+    n_requests = n_requests or params.world_n_requests or world.params.n_requests
+    names = list(params.world_target_names if targets is None else targets)
+    chosen = world_estimators(params) if estimators is None else estimators
+    estimate_tables, diagnostic_tables = [], []
+    for resample, seed in enumerate(resample_seeds(params.seed, n_resamples)):
+        logs = resimulate(world, seed, n_requests)
+        world_log = fit_world_log(
+            world, logs, n_folds=params.n_folds, seed=seed, reward_model=params.reward_model,
+            position_handling=params.position_handling, max_chunk_elements=params.max_chunk_elements,
+        )  # fmt: skip
+        estimates, diagnostics = evaluate_world_log(
+            world, world_log, world_targets(world, logs, names, params), chosen,
+            interval_method=params.interval_method, n_bootstrap=params.n_bootstrap,
+            alpha=params.alpha, seed=seed,
+        )  # fmt: skip
+        estimate_tables.append(estimates.assign(resample=resample))
+        diagnostic_tables.append(diagnostics.assign(resample=resample))
+        if progress is not None:
+            progress(resample + 1, n_resamples)
+    return WorldStudy(
+        estimates=pd.concat(estimate_tables, ignore_index=True),
+        diagnostics=pd.concat(diagnostic_tables, ignore_index=True),
+        n_requests=int(n_requests),
+        interval_method=params.interval_method,
+        ci_level=params.ci_level,
+    )
+
+
+def interval_coverage(low: np.ndarray, high: np.ndarray, truth: np.ndarray) -> float:
+    """Share of intervals ``[low, high]`` (closed) that contain ``truth`` (arrays of one shape)."""
+    low, high, truth = (np.asarray(a, dtype=np.float64) for a in (low, high, truth))
+    if not low.shape == high.shape == truth.shape or low.size == 0:
+        raise ValueError(f"low, high and truth must be non-empty and of one shape, got {low.shape}, "
+                         f"{high.shape}, {truth.shape}")  # fmt: skip
+    if (low > high).any():
+        raise ValueError(f"interval {int(np.argmax(low > high))} has low > high")
+    return float(np.mean((low <= truth) & (truth <= high)))
+
+
+def summarise_estimates(estimates: pd.DataFrame) -> pd.DataFrame:
+    """Per (target, estimator), over resamples: ``relative_ee_mean`` and ``relative_ee_std``
+    (ddof 1) of :math:`|\\hat V - V| / V`, ``bias`` (mean of :math:`\\hat V - V`), ``std``
+    (ddof 1 of :math:`\\hat V - V`), ``rmse``, ``coverage`` (:func:`interval_coverage`),
+    ``interval_width`` (mean) and ``n_resamples``."""
+    table = estimates.assign(
+        error=estimates["estimate"] - estimates["truth"],
+        relative_error=(estimates["estimate"] - estimates["truth"]).abs() / estimates["truth"].abs(),
+        squared_error=(estimates["estimate"] - estimates["truth"]) ** 2,
+        width=estimates["high"] - estimates["low"],
+    )
+    grouped = table.groupby(["target", "estimator"], sort=False)
+    summary = grouped.agg(
+        relative_ee_mean=("relative_error", "mean"),
+        relative_ee_std=("relative_error", "std"),
+        bias=("error", "mean"),
+        std=("error", "std"),
+        rmse=("squared_error", "mean"),
+        interval_width=("width", "mean"),
+        n_resamples=("error", "size"),
+    )
+    summary["rmse"] = np.sqrt(summary["rmse"])
+    summary["coverage"] = [
+        interval_coverage(group["low"], group["high"], group["truth"]) for _, group in grouped
+    ]
+    return summary

@@ -2,8 +2,8 @@
 
 Measures
 
-1. text encoding throughput (bundled all-MiniLM-L6-v2, batch 128, synthetic product
-   descriptions of 20-40 words);
+1. text encoding throughput (bundled all-MiniLM-L6-v2, batch 128) on synthetic product
+   descriptions of 20-40 words (~35 tokens) and titles of 5-10 words;
 2. image encoding throughput (EfficientNet-Lite0, batch 32, synthetic 320x240 JPEG files,
    decoding included) at the default 224 pixels and at a smaller side;
 3. approximate nearest-neighbour search for maximum inner product on seeded random float32
@@ -22,7 +22,7 @@ Measures
 
 Usage::
 
-    python benchmarks/bench_encode.py            # ~3 min on 2 cores
+    python benchmarks/bench_encode.py            # ~3-4 min on 2 cores
     python benchmarks/bench_encode.py --full     # 1M vectors, ~8 min on 2 cores
     python benchmarks/bench_encode.py --device cuda
 
@@ -64,9 +64,9 @@ WORDS = (
 ).split()
 
 
-def _synthetic_texts(n: int, seed: int) -> list[str]:
+def _synthetic_texts(n: int, seed: int, min_words: int = 20, max_words: int = 40) -> list[str]:
     rng = np.random.default_rng(seed)
-    return [" ".join(rng.choice(WORDS, size=int(rng.integers(20, 41)))) for _ in range(n)]
+    return [" ".join(rng.choice(WORDS, size=int(rng.integers(min_words, max_words + 1)))) for _ in range(n)]
 
 
 def _synthetic_images(folder: Path, n: int, seed: int) -> list[Path]:
@@ -85,30 +85,38 @@ def _synthetic_images(folder: Path, n: int, seed: int) -> list[Path]:
     return paths
 
 
-def bench_text(device: str, n_items: int, repeats: int) -> dict[str, Any]:
+def bench_text(device: str, n_items: int, repeats: int) -> list[dict[str, Any]]:
     from hermes_core.encode.text import TextEncoder
 
     start = time.perf_counter()
     encoder = TextEncoder(device=device, batch_size=128, progress_min_items=10**9)
     load_seconds = time.perf_counter() - start
-    texts = _synthetic_texts(n_items, seed=0)
-    encoder.encode(texts[:128])  # warm-up
-    seconds = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        encoder.encode(texts)
-        seconds.append(time.perf_counter() - start)
-    tokens = encoder.sentence_transformer.tokenizer(texts[:256])["input_ids"]
-    return {
-        "model_id": encoder.model_id,
-        "dim": encoder.dim,
-        "batch_size": 128,
-        "n_items": n_items,
-        "mean_tokens_per_item": float(np.mean([len(ids) for ids in tokens])),
-        "load_seconds": load_seconds,
-        "items_per_second": n_items / float(np.median(seconds)),
-        "target_items_per_second": 100,
-    }
+    rows = []
+    for name, (min_words, max_words) in (("description_20_40_words", (20, 40)), ("title_5_10_words", (5, 10))):
+        texts = _synthetic_texts(n_items, seed=0, min_words=min_words, max_words=max_words)
+        encoder.encode(texts[:128])  # warm-up
+        load_before = os.getloadavg()[0]
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            encoder.encode(texts)
+            seconds.append(time.perf_counter() - start)
+        tokens = encoder.sentence_transformer.tokenizer(texts[:256])["input_ids"]
+        rows.append(
+            {
+                "texts": name,
+                "model_id": encoder.model_id,
+                "dim": encoder.dim,
+                "batch_size": 128,
+                "n_items": n_items,
+                "mean_tokens_per_item": float(np.mean([len(ids) for ids in tokens])),
+                "load_seconds": load_seconds,
+                "items_per_second": n_items / float(np.median(seconds)),
+                "target_items_per_second": 100,
+                "loadavg_1min_before": load_before,
+            }
+        )
+    return rows
 
 
 def bench_images(device: str, sizes: list[int], n_items: int, repeats: int) -> list[dict[str, Any]]:
@@ -118,7 +126,9 @@ def bench_images(device: str, sizes: list[int], n_items: int, repeats: int) -> l
     with tempfile.TemporaryDirectory() as folder:
         paths = _synthetic_images(Path(folder), n_items, seed=0)
         for size in sizes:
-            encoder = EfficientNetLite0Encoder(image_size=size, batch_size=32, device=device, progress_min_items=10**9)
+            encoder = EfficientNetLite0Encoder(
+                image_size=size, batch_size=32, device=device, progress_min_items=10**9
+            )
             encoder.encode(paths[:32])  # warm-up
             seconds = []
             for _ in range(repeats):
@@ -128,6 +138,7 @@ def bench_images(device: str, sizes: list[int], n_items: int, repeats: int) -> l
             assert mask.all()
             rows.append(
                 {
+                    "loadavg_1min": os.getloadavg()[0],
                     "image_size": size,
                     "batch_size": 32,
                     "n_items": n_items,
@@ -168,6 +179,7 @@ def bench_ann(kind: str, n: int, n_queries: int, dim: int, seed: int, repeats: i
     exact_scores, exact_ids = exact_topk(vectors, queries, 10)
     del exact_scores
     exact_qps = measure_qps(flat, queries, 10, repeats)
+    load_at_exact = os.getloadavg()[0]
     rows: list[dict[str, Any]] = []
     nlist = _nlist_for(n)
     start = time.perf_counter()
@@ -181,7 +193,9 @@ def bench_ann(kind: str, n: int, n_queries: int, dim: int, seed: int, repeats: i
         hnsw = build_index(vectors, "hnsw", hnsw_m=16, ef_construction=64, ef_search=16)
         hnsw_build = time.perf_counter() - start
         for row in sweep(hnsw, queries, exact_ids, "ef_search", ef_grid, repeats=repeats):
-            rows.append({**row, "index_type": "hnsw", "hnsw_m": 16, "ef_construction": 64, "build_seconds": hnsw_build})
+            rows.append(
+                {**row, "index_type": "hnsw", "hnsw_m": 16, "ef_construction": 64, "build_seconds": hnsw_build}
+            )
         del hnsw
     for row in rows:
         row["speedup_vs_exact"] = row["qps"] / exact_qps
@@ -194,7 +208,7 @@ def bench_ann(kind: str, n: int, n_queries: int, dim: int, seed: int, repeats: i
         "n_queries": n_queries,
         "k": 10,
         "seed": seed,
-        "exact": {"index": "IndexFlatIP", "qps": exact_qps},
+        "exact": {"index": "IndexFlatIP", "qps": exact_qps, "loadavg_1min": load_at_exact},
         "sweep": rows,
         "best_at_recall_0_95": best,
         "target": "recall@10 >= 0.95 at >= 10x exact QPS (batched queries)",
@@ -206,7 +220,9 @@ def bench_ann(kind: str, n: int, n_queries: int, dim: int, seed: int, repeats: i
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--full", action="store_true", help="ANN on 1,000,000 vectors (default 200,000)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="torch device of the encoders")
+    parser.add_argument(
+        "--device", default="auto", choices=["auto", "cpu", "cuda"], help="torch device of the encoders"
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "encode.json")
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats a measurement (median)")
     parser.add_argument("--skip-encoders", action="store_true", help="only the ANN part")
@@ -214,7 +230,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
-    device = resolve_device(args.device)
+    try:
+        device = resolve_device(args.device)
+    except RuntimeError as error:
+        print(f"bench_encode: {error}", file=sys.stderr)
+        return 2
     result: dict[str, Any] = {
         "benchmark": "encode",
         "created_unix": time.time(),
@@ -229,11 +249,15 @@ def main(argv: list[str] | None = None) -> int:
         "device": str(device),
         "device_name": device_name(device),
         "ann_device": "cpu (faiss-cpu)",
+        "loadavg_1_5_15_at_start": list(os.getloadavg()),
+        "note": "the cores may be shared with other processes; the load averages include "
+        "this benchmark (about 2 on its own on 2 cores), anything above that is other work",
     }
     if not args.skip_encoders:
         print("text ...", flush=True)
         result["text"] = bench_text(str(device), 2048 if device.type == "cuda" else 512, args.repeats)
-        print(f"  {result['text']['items_per_second']:.0f} items/s", flush=True)
+        for row in result["text"]:
+            print(f"  {row['texts']}: {row['items_per_second']:.0f} items/s", flush=True)
         print("images ...", flush=True)
         result["image"] = bench_images(str(device), [224, 128], 256 if device.type == "cuda" else 64, args.repeats)
         for row in result["image"]:
@@ -255,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
                      f"{best['index_type']} {best['knob']}={best['value']} recall {best['recall_at_k']:.3f} "
                      f"{best['qps']:.0f} qps ({best['speedup_vs_exact']:.1f}x)"), flush=True)
     result["total_seconds"] = time.perf_counter() - started
+    result["loadavg_1_5_15_at_end"] = list(os.getloadavg())
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.output} in {result['total_seconds']:.0f} s")

@@ -5,10 +5,15 @@
     model with 3-fold cross-fitting; our relative estimation errors beside the published ones
     (``PUBLISHED_BTS_FROM_RANDOM_ALL``). Also experiment 1 (random from BTS logs), which OBP
     does not publish a table for.
+(c) The world check: on ``--world-resamples`` fresh logs of the default-profile world
+    (``data/world``, written by the ingest stage) of ``--world-requests`` requests each, target
+    ``ope.world_main_target``: DR's mean relative error must not exceed IPS's, and the 95%
+    intervals (``ope.interval_method``, request as the resampling unit) must cover the truth of
+    the log in 90-99% of the resamples.
 (b) Wall time of all seven estimators on 1,000,000 synthetic logged rounds (10 actions, 3 slots):
     validation and per-round terms, then 1,000 percentile-bootstrap resamples shared by all.
 
-Run: ``python benchmarks/bench_ope.py [--obp-prior-yaml PATH]``; writes
+Run: ``python benchmarks/bench_ope.py [--obp-prior-yaml PATH] [--world-resamples N] [--world-requests N]``; writes
 ``benchmarks/results/ope.json``. With ``--obp-prior-yaml`` (OBP's ``obp/policy/conf/prior_bts.yaml``,
 not shipped here), experiment 2 is also run with BTS's action distribution simulated from the
 ZOZOTOWN production prior, as the published run did.
@@ -111,6 +116,49 @@ def obd_experiments(prior_yaml: Path | None) -> dict[str, object]:
     return out
 
 
+def world_check(n_resamples: int, n_requests: int) -> dict[str, object]:
+    """(c): DR vs IPS and interval coverage on fresh logs of the pipeline's world."""
+    from hermes_core.config import load_params
+    from hermes_core.ope import DoublyRobust, InverseProbabilityWeighting
+    from hermes_core.ope.world_experiments import run_world_study
+    from hermes_core.world import World
+
+    folder = REPO / "data" / "world"
+    if not (folder / "world.npz").is_file():
+        return {"skipped": f"no world at {folder}: run the ingest stage (dvc repro ingest) first"}
+    world = World.load(folder)
+    params = load_params(REPO / "params.yaml", profile="default").ope.model_copy(update={"ci_level": 0.95})
+    target = params.world_main_target
+    estimators = {"ipw": InverseProbabilityWeighting(), "dr": DoublyRobust()}
+    start = time.perf_counter()
+    study = run_world_study(world, params, n_resamples=n_resamples, n_requests=n_requests, targets=[target],
+                            estimators=estimators)  # fmt: skip
+    seconds = time.perf_counter() - start
+    summary = study.summary().loc[target]
+    columns = ["relative_ee_mean", "relative_ee_std", "bias", "std", "rmse", "coverage",
+               "coverage_of_mean_truth", "interval_width"]  # fmt: skip
+    table = {name: {c: round(float(row[c]), 6) for c in columns} for name, row in summary.iterrows()}
+    dr_beats_ips = table["dr"]["relative_ee_mean"] <= table["ipw"]["relative_ee_mean"]
+    coverage_ok = {name: 0.90 <= row["coverage"] <= 0.99 for name, row in table.items()}
+    return {
+        "world": str(folder),
+        "world_params": {"n_users": world.params.n_users, "n_items": world.params.n_items,
+                         "logging_temperature": world.params.logging_temperature},  # fmt: skip
+        "target": target,
+        "n_resamples": n_resamples,
+        "n_requests_per_resample": n_requests,
+        "interval": f"{params.interval_method} 95%, {params.n_bootstrap} resamples, request as the unit",
+        "reward_model": f"{params.reward_model}, {params.n_folds}-fold cross-fitting by request",
+        "seconds": round(seconds, 1),
+        "estimators": table,
+        "checks": {
+            "dr_relative_error_at_most_ipw": bool(dr_beats_ips),
+            "coverage_in_90_99": {name: bool(ok) for name, ok in coverage_ok.items()},
+            "passed": bool(dr_beats_ips and all(coverage_ok.values())),
+        },
+    }
+
+
 def synthetic_speed(n_rounds: int = 1_000_000, n_actions: int = 10, len_list: int = 3,
                     n_bootstrap: int = 1000) -> dict[str, object]:  # fmt: skip
     rng = np.random.default_rng(0)
@@ -160,18 +208,28 @@ def synthetic_speed(n_rounds: int = 1_000_000, n_actions: int = 10, len_list: in
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--obp-prior-yaml", type=Path, default=None)
+    parser.add_argument("--world-resamples", type=int, default=100)
+    parser.add_argument("--world-requests", type=int, default=2500)
+    parser.add_argument("--only", choices=("obd", "world", "speed"), default=None,
+                        help="run one part and keep the others' stored results")  # fmt: skip
     args = parser.parse_args()
-    results = {
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "python": platform.python_version(),
-            "numpy": np.__version__,
-            "platform": platform.platform(),
-        },
-        "obd": obd_experiments(args.obp_prior_yaml),
-        "synthetic_speed": synthetic_speed(),
-    }
     out = REPO / "benchmarks" / "results" / "ope.json"
+    results = json.loads(out.read_text()) if args.only and out.is_file() else {}
+    results["machine"] = {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+    }
+    parts = {
+        "obd": lambda: obd_experiments(args.obp_prior_yaml),
+        "world": lambda: world_check(args.world_resamples, args.world_requests),
+        "synthetic_speed": synthetic_speed,
+    }
+    chosen = {"obd": "obd", "world": "world", "speed": "synthetic_speed"}.get(args.only or "")
+    for name, run in parts.items():
+        if chosen is None or name == chosen:
+            results[name] = run()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

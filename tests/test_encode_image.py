@@ -26,7 +26,9 @@ from hermes_core.encode.image import (
 )
 
 # sample photographs shipped with scikit-learn (located without importing it)
-SAMPLE_IMAGES = Path(importlib.util.find_spec("sklearn").origin).parent / "datasets" / "images"  # type: ignore[union-attr,arg-type]
+_SKLEARN = importlib.util.find_spec("sklearn")
+assert _SKLEARN is not None and _SKLEARN.origin is not None
+SAMPLE_IMAGES = Path(_SKLEARN.origin).parent / "datasets" / "images"
 CHINA = SAMPLE_IMAGES / "china.jpg"  # a Chinese temple (palace) photograph, 427 x 640
 FLOWER = SAMPLE_IMAGES / "flower.jpg"  # a close-up of a daisy-like flower
 IMAGENET_PALACE, IMAGENET_DAISY = 698, 985

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
+import torch
 
 from hermes_core.encode.fusion import make_fusion_model, score_items
 from hermes_core.encode.retrieval import build_modality_indexes, two_stage_topk
+
+
+@pytest.fixture(scope="module", autouse=True)
+def single_torch_thread() -> Iterator[None]:
+    """These models are tiny: one thread is ~4x faster than two, and on shared cores a
+    two-thread barrier per small op can stall for a whole time slice (seen: 1 s -> 50 s)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
 
 
 @pytest.fixture(scope="module")
@@ -72,5 +85,7 @@ def test_approximate_indexes_plug_in(catalogue: dict[str, np.ndarray]) -> None:
     )
     exact = _exact_top_scores(model, catalogue, 5)
     # share of the exact top-5 scores recovered
-    recovered = np.mean([np.isin(np.round(exact[i], 4), np.round(result.scores[i], 4)).mean() for i in range(len(exact))])
+    recovered = np.mean(
+        [np.isin(np.round(exact[i], 4), np.round(result.scores[i], 4)).mean() for i in range(len(exact))]
+    )
     assert recovered > 0.9

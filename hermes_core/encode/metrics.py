@@ -26,7 +26,9 @@ class RankingMetric:
     per_query: np.ndarray  # (n_queries,), NaN for queries without a relevant item
 
 
-def _check_inputs(scores: np.ndarray, labels: np.ndarray, k: int, label_name: str) -> tuple[np.ndarray, np.ndarray, int]:
+def _check_inputs(
+    scores: np.ndarray, labels: np.ndarray, k: int, label_name: str
+) -> tuple[np.ndarray, np.ndarray, int]:
     score_matrix = np.asarray(scores, dtype=np.float64)
     label_matrix = np.asarray(labels)
     if score_matrix.ndim != 2:

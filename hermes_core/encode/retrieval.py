@@ -59,9 +59,8 @@ def modality_vectors(
     empty_queries = np.zeros((0, model.d_q), dtype=np.float32)
     blocks: dict[str, list[np.ndarray]] = {}
     for start in range(0, n_items, chunk):
-        data = as_fusion_data(
-            empty_queries, vision[start : start + chunk], text[start : start + chunk], masks[start : start + chunk], device
-        )
+        block = slice(start, start + chunk)
+        data = as_fusion_data(empty_queries, vision[block], text[block], masks[block], device)
         for name, vectors in model.modality_item_vectors(data.vision, data.text, data.masks).items():
             blocks.setdefault(name, []).append(vectors.float().cpu().numpy())
     return {name: np.concatenate(parts) for name, parts in blocks.items()}

@@ -63,7 +63,7 @@ def uplift_gate(
     non-self-normalised estimator, whose round rewards add up to the estimate.
 
     ``groups`` (n,), e.g. the request of each slot of a slate, makes the interval a cluster one
-    (:func:`~hermes_core.ope.intervals.cluster_terms`): the :math:`\delta_i` are averaged within
+    (:func:`~hermes_core.ope.intervals.cluster_terms`): the :math:`\\delta_i` are averaged within
     each group (all groups must have the same size) and the groups are resampled. The uplift
     itself does not change.
     """

@@ -203,8 +203,8 @@ def evaluate_world_log(
     """Every estimator on every target of one log, with intervals and the truth.
 
     Returns ``(estimates, diagnostics)``: one row per (target, estimator) with ``estimate``,
-    ``low``, ``high`` and ``truth``; one row per target with ``truth`` and
-    :func:`target_diagnostics`. Bootstrap intervals of all (target, estimator) pairs share the
+    ``low``, ``high`` and ``truth``; one row per target with ``truth``, the log's on-policy
+    ``logged_click_rate`` and :func:`target_diagnostics`. Bootstrap intervals of all (target, estimator) pairs share the
     same resamples of requests.
     """
     request = world_log.feedback.request
@@ -214,6 +214,7 @@ def evaluate_world_log(
         inputs = world_log.inputs(action_dist)
         truth = true_value(world, world_log.logs, action_dist)
         diagnostics.append({"target": target_name, "truth": truth,
+                            "logged_click_rate": float(world_log.feedback.reward.mean()),
                             **target_diagnostics(action_dist, logging, inputs)})  # fmt: skip
         for name, terms in round_terms_of_all(inputs, estimators).items():
             key = f"{target_name}|{name}"
@@ -316,7 +317,10 @@ def summarise_estimates(estimates: pd.DataFrame) -> pd.DataFrame:
     """Per (target, estimator), over resamples: ``relative_ee_mean`` and ``relative_ee_std``
     (ddof 1) of :math:`|\\hat V - V| / V`, ``bias`` (mean of :math:`\\hat V - V`), ``std``
     (ddof 1 of :math:`\\hat V - V`), ``rmse``, ``coverage`` (:func:`interval_coverage`),
-    ``interval_width`` (mean) and ``n_resamples``."""
+    ``interval_width`` (mean), ``n_resamples``, and ``coverage_of_mean_truth``: coverage of the
+    mean truth over the logs, a proxy for the population value (over the world's request
+    distribution) that an interval resampling the requests is built for; the truth of one log
+    conditions on its requests, so intervals for the population value over-cover it."""
     table = estimates.assign(
         error=estimates["estimate"] - estimates["truth"],
         relative_error=(estimates["estimate"] - estimates["truth"]).abs() / estimates["truth"].abs(),
@@ -336,5 +340,11 @@ def summarise_estimates(estimates: pd.DataFrame) -> pd.DataFrame:
     summary["rmse"] = np.sqrt(summary["rmse"])
     summary["coverage"] = [
         interval_coverage(group["low"], group["high"], group["truth"]) for _, group in grouped
+    ]
+    # The bootstrap resamples requests, so its sampling model treats the requests as random: it
+    # targets the population value, estimated here by the mean truth over the logs.
+    summary["coverage_of_mean_truth"] = [
+        interval_coverage(group["low"], group["high"], np.full(len(group), group["truth"].mean()))
+        for _, group in grouped
     ]
     return summary

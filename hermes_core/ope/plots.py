@@ -1,0 +1,137 @@
+"""Figures of the OPE stage (matplotlib); each function returns its figure, the caller saves it."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+COLOURS: dict[str, str] = {
+    "dm": "#7f7f7f", "ipw": "#b5543c", "snipw": "#e08a3c", "dr": "#3c6fb5", "sndr": "#6fa3e0",
+    "switch-dr": "#3c9a5f", "dr-os": "#8c5fb5", "switch-dr-slope": "#86c79b", "dr-os-slope": "#c3a6de",
+}  # fmt: skip
+
+
+def _colour(name: str) -> str | None:
+    return COLOURS.get(name)
+
+
+def world_errors(table: pd.DataFrame, target: str, ci_level: float) -> Figure:
+    """Mean relative error (bars, ± its std over resamples) and interval coverage (dots, right
+    axis, with the nominal level dashed) of every estimator on one target."""
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    x = np.arange(len(table))
+    ax.bar(x, table["relative_ee_mean"], yerr=table["relative_ee_std"], capsize=3,
+           color=[_colour(n) or "#bbbbbb" for n in table.index])  # fmt: skip
+    ax.set_xticks(x, table.index, rotation=30, ha="right")
+    ax.set_ylabel("mean |V̂ − V| / V")
+    right = ax.twinx()
+    right.plot(x, table["coverage"], "ko", ms=5, label="coverage")
+    right.axhline(ci_level, color="k", ls="--", lw=0.8)
+    right.set_ylim(-0.02, 1.05)
+    right.set_ylabel(f"coverage of the {ci_level:.0%} interval")
+    ax.set_title(f"World, target {target}: error and coverage over {int(table['n_resamples'].iloc[0])} fresh logs")
+    fig.tight_layout()
+    return fig
+
+
+def coverage_heatmap(coverage: pd.DataFrame, ci_level: float) -> Figure:
+    """Coverage (target x estimator) as a heat map, annotated."""
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * coverage.shape[1], 0.9 + 0.42 * coverage.shape[0]))
+    image = ax.imshow(coverage.to_numpy(dtype=float), vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
+    ax.set_xticks(range(coverage.shape[1]), coverage.columns, rotation=35, ha="right")
+    ax.set_yticks(range(coverage.shape[0]), coverage.index)
+    for (i, j), value in np.ndenumerate(coverage.to_numpy(dtype=float)):
+        ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
+    fig.colorbar(image, ax=ax, label=f"share of logs whose {ci_level:.0%} interval holds V")
+    ax.set_title("Interval coverage of the true value, by target and estimator")
+    fig.tight_layout()
+    return fig
+
+
+def error_vs_divergence(sweep: pd.DataFrame, estimators: tuple[str, ...]) -> Figure:
+    """Mean relative error of ``estimators`` against KL(target ‖ logging) and against the 1%
+    quantile of the logging propensity of what the target plays, one point per target."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    for ax, column, label in ((axes[0], "kl", "mean KL(target ‖ logging) per slot"),
+                              (axes[1], "pscore_p01_played", "1% quantile of π_b over what the target plays")):  # fmt: skip
+        order = sweep.sort_values(column)
+        for name in estimators:
+            ax.plot(order[column], order[f"relative_ee_mean[{name}]"], "o-", ms=4, label=name,
+                    color=_colour(name))  # fmt: skip
+        for target, row in order.iterrows():
+            ax.annotate(str(target).replace("softmax-true@", "T="), (row[column], 0), fontsize=7,
+                        rotation=90, va="bottom", ha="center", xycoords=("data", "axes fraction"))  # fmt: skip
+        ax.set_xlabel(label)
+    axes[1].set_xscale("log")
+    axes[1].invert_xaxis()
+    axes[0].set_ylabel("mean |V̂ − V| / V")
+    axes[0].set_yscale("log")
+    axes[1].legend(fontsize=8, ncol=2)
+    fig.suptitle("Relative error as the target moves away from the logging policy")
+    fig.tight_layout()
+    return fig
+
+
+def clipping_and_normalisation(table: pd.DataFrame, target: str, rmse: pd.DataFrame) -> Figure:
+    """Left: |bias|, standard deviation and RMSE (over resamples) of IPW, its clipped variants,
+    SNIPW, DR and SNDR on one target. Right: every variant's RMSE divided by plain IPW's, per
+    target (``rmse``: targets x variants, rows in the order to draw)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1, 1.2]})
+    x = np.arange(len(table))
+    left.bar(x - 0.2, table["bias"].abs(), width=0.4, label="|bias|", color="#b5543c")
+    left.bar(x + 0.2, table["std"], width=0.4, label="std", color="#3c6fb5")
+    left.plot(x, table["rmse"], "kD", ms=5, label="RMSE")
+    left.set_xticks(x, table.index, rotation=25, ha="right")
+    left.set_ylabel("clicks per impression")
+    left.set_title(f"target {target}")
+    left.legend(fontsize=8)
+    ratio = rmse.div(rmse["ipw"], axis=0)
+    for name in ratio.columns.drop("ipw"):
+        style = "--" if name.startswith("ipw-clip") else "-"
+        right.plot(np.arange(len(ratio)), ratio[name], style, marker="o", ms=4, label=name, color=_colour(name))
+    right.axhline(1.0, color="k", lw=0.8)
+    right.set_yscale("log")
+    right.set_xticks(np.arange(len(ratio)), ratio.index, rotation=25, ha="right")
+    right.set_ylabel("RMSE / RMSE of plain IPW")
+    right.set_title("every target (left to right: rarer logged actions)")
+    right.legend(fontsize=7, ncol=2)
+    fig.suptitle("What clipping and self-normalisation buy")
+    fig.tight_layout()
+    return fig
+
+
+def obd_comparison(table: pd.DataFrame) -> Figure:
+    """Experiment 2: our relative errors (mean ± std over bootstrap runs) beside OBP's."""
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    ours = table["bts-from-random"]
+    published = table["published bts-from-random"]
+    x = np.arange(len(table))
+    ax.bar(x - 0.2, ours["mean"], 0.4, yerr=ours["std"], capsize=3, label="Hermes", color="#3c6fb5")
+    ax.bar(x + 0.2, published["mean"], 0.4, yerr=published["std"], capsize=3, label="OBP (published)",
+           color="#bbbbbb")  # fmt: skip
+    ax.set_xticks(x, table.index, rotation=25, ha="right")
+    ax.set_ylabel("relative estimation error")
+    ax.set_title("Open Bandit, experiment 2: BTS evaluated on the random logs")
+    ax.legend(loc="upper left", ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def gate_intervals(table: pd.DataFrame) -> Figure:
+    """Estimated uplift with its interval and the true uplift, per challenger."""
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * len(table)))
+    y = np.arange(len(table))
+    uplift = table["uplift"].astype(float)
+    low, high = table["ci_low"].astype(float), table["ci_high"].astype(float)
+    ax.errorbar(uplift, y, xerr=[uplift - low, high - uplift], fmt="o", color="#3c6fb5", capsize=4,
+                label="DR uplift and interval")  # fmt: skip
+    ax.plot(table["true_uplift"].astype(float), y, "k*", ms=10, label="true uplift")
+    ax.axvline(0, color="#b5543c", lw=1)
+    ax.set_yticks(y, [f"{name}\n→ {decision}" for name, decision in zip(table.index, table["decision"])])
+    ax.set_xlabel("V(challenger) − V(champion), clicks per impression")
+    ax.set_title("Champion/challenger gate on the shadow log (champion: the logging policy)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

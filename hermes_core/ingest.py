@@ -21,11 +21,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Union
 
 import numpy as np
 import pandas as pd
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 
 from hermes_core.raw import ParseFailure, RawTable
 from hermes_core.schema import TABLE_MODELS, primary_key
@@ -111,34 +111,35 @@ def _quarantine_entry(table: str, source: str, raw: Any, codes: list[str], messa
 
 
 def validate_table(raw: RawTable, context: dict[str, Any], chunk_size: int = 20_000) -> TableResult:
-    """Apply the record rules of ``raw.name``'s model to every record."""
+    """Apply the record rules of ``raw.name``'s model to every record.
+
+    One pass through pydantic-core per chunk: each record is validated as
+    ``Union[Model, Any]`` left to right, so a valid record comes back as a model and an
+    invalid one comes back unchanged; only those few are validated again, alone, to collect
+    pydantic's errors for the quarantine.
+    """
     if raw.name not in TABLE_MODELS:
         raise KeyError(f"no schema for table '{raw.name}'; known tables: {', '.join(TABLE_MODELS)}")
     model = TABLE_MODELS[raw.name]
-    adapter = TypeAdapter(list[model])  # type: ignore[valid-type]
+    adapter = TypeAdapter(list[Annotated[Union[model, Any], Field(union_mode="left_to_right")]])  # type: ignore[valid-type]
     result = TableResult(raw.name, raw.n_in)
     for failure in raw.parse_failures:
         result.quarantine.append(_quarantine_entry(raw.name, failure.source, failure.raw, ["unparseable"], [failure.reason]))
     for start in range(0, len(raw.records), chunk_size):
         chunk = raw.records[start:start + chunk_size]
         sources = raw.sources[start:start + chunk_size]
-        try:
-            validated = adapter.validate_python(chunk, context=context)
-            result.accepted.extend(validated)
-            result.accepted_sources.extend(sources)
-            continue
-        except ValidationError as error:
-            bad: dict[int, list[dict[str, Any]]] = {}
-            for item in error.errors(include_url=False):
-                loc = item["loc"]
-                bad.setdefault(int(loc[0]), []).append({**item, "loc": loc[1:]})
-        good = [k for k in range(len(chunk)) if k not in bad]
-        result.accepted.extend(adapter.validate_python([chunk[k] for k in good], context=context))
-        result.accepted_sources.extend(sources[k] for k in good)
-        for k in sorted(bad):
-            errors = bad[k]
-            result.quarantine.append(_quarantine_entry(
-                raw.name, sources[k], chunk[k], [reason_code(e) for e in errors], [describe_error(e) for e in errors]))
+        for record, validated, source in zip(chunk, adapter.validate_python(chunk, context=context), sources):
+            if isinstance(validated, model):
+                result.accepted.append(validated)
+                result.accepted_sources.append(source)
+                continue
+            try:
+                result.accepted.append(model.model_validate(record, context=context))
+                result.accepted_sources.append(source)
+            except ValidationError as error:
+                errors = error.errors(include_url=False)
+                result.quarantine.append(_quarantine_entry(
+                    raw.name, source, record, [reason_code(e) for e in errors], [describe_error(e) for e in errors]))
     return result
 
 

@@ -27,7 +27,7 @@ def test_defaults_are_valid_and_documented() -> None:
         {"fusion": {"kind": "late_fusion"}},
         {"ann": {"nlist": 8, "nprobe": 16}},
         {"ann": {"sweep_ef_search": [0, 16]}},
-        {"ndcg_k": [0]},
+        {"cold_start_ndcg_k": 0},
         {"text_batchsize": 64},  # typo of text_batch_size
     ],
 )

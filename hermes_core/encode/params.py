@@ -103,16 +103,34 @@ class EncodeParams(StrictModel):
     progress_min_items: int = Field(
         1000, ge=0, description="show a tqdm bar when encoding at least this many items"
     )
-    ndcg_k: tuple[int, ...] = Field((10, 20), min_length=1, description="cut-offs of NDCG@k, recall@k")
-    cold_start_k: tuple[int, ...] = Field(
-        (5, 10, 20), min_length=1, description="cut-offs of the cold-item evaluation"
+    feature_centering: bool = Field(
+        True,
+        description="centre each modality's embeddings on the catalogue mean and L2-normalise "
+        "them before the towers (the cache keeps the encoders' raw output)",
+    )
+    min_user_clicks: int = Field(
+        3, ge=2, le=10_000,
+        description="warm positives before the cut-off a user needs to be profiled and evaluated",
+    )
+    query_positive_grade: int = Field(
+        2, ge=1, le=3, description="text queries: items of query relevance >= this are positives"
+    )
+    query_test_share: float = Field(
+        0.3, gt=0.0, lt=1.0, description="share of visual and content queries held out (per kind)"
+    )
+    max_positives_per_query: int = Field(
+        50, ge=1, le=100_000, description="training positives kept a text query (seeded sample)"
+    )
+    relevant_grade: int = Field(
+        3, ge=1, le=4, description="world: true relevance grade from which a cold item counts in recall"
+    )
+    cold_start_ndcg_k: int = Field(10, ge=1, le=10_000, description="k of the cold-start NDCG@k")
+    cold_start_recall_k: int = Field(50, ge=1, le=10_000, description="k of the cold-start recall@k")
+    movielens_cold_share: float = Field(
+        0.1, gt=0.0, lt=1.0, description="MovieLens: share of rated movies held out as cold (seeded)"
+    )
+    movielens_positive_rating: float = Field(
+        4.0, ge=0.5, le=5.0, description="MovieLens: ratings >= this are positives and relevant"
     )
     fusion: FusionParams = FusionParams()
     ann: AnnParams = AnnParams()
-
-    @model_validator(mode="after")
-    def _positive_cutoffs(self) -> EncodeParams:
-        for name in ("ndcg_k", "cold_start_k"):
-            if any(value < 1 for value in getattr(self, name)):
-                raise ValueError(f"encode.{name} values must be integers >= 1")
-        return self

@@ -23,11 +23,19 @@ needs each stage-1 list to be the exact top list, i.e. ``flat`` indexes; with ap
 indexes the flag only certifies relative to what the index returned. Single-vector towers
 (text-only, image-only, concat) have one "modality" and need no rescoring in principle;
 they go through the same code.
+
+One file for all modalities: :func:`stacked_modality_vectors` stacks the present rows of
+every query-free vector into one matrix (row ``r`` belongs to item ``row_items[r]``), so a
+single index serves stage 1; :func:`two_stage_topk` maps its rows back to items with
+``row_items``. The certificate holds unchanged (an item outside the candidates has every
+row below the index's ``n_candidates``-th score), with one addition: an item with no
+indexed row (no modality present) has fused score 0, so 0 joins the bound.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import faiss
@@ -66,6 +74,41 @@ def modality_vectors(
     return {name: np.concatenate(parts) for name, parts in blocks.items()}
 
 
+@dataclass(frozen=True)
+class StackedVectors:
+    """Query-free item vectors of every modality in one matrix (rows of present modalities)."""
+
+    vectors: np.ndarray  # (n_rows, output_dim) float32
+    item_rows: np.ndarray  # (n_rows,) item of each row
+    modality: np.ndarray  # (n_rows,) name of each row's vector ("vision", "text", "item")
+
+
+_PRESENT_COLUMNS = {"vision": (0,), "text": (1,), "item": (0, 1)}  # mask columns a vector needs
+
+
+def stacked_modality_vectors(
+    model: FusionTower, vision: np.ndarray, text: np.ndarray, masks: np.ndarray
+) -> StackedVectors:
+    """Stack :func:`modality_vectors` over modalities, keeping rows whose modality is present.
+
+    A ``vision`` row exists where the image is present, a ``text`` row where the text is,
+    an ``item`` row (single-vector towers) where either is. Rows are grouped by modality in
+    the model's order, items ascending within a group.
+    """
+    present = np.asarray(masks, dtype=bool)
+    vectors, items, names = [], [], []
+    for name, block in modality_vectors(model, vision, text, present).items():
+        rows = np.flatnonzero(present[:, list(_PRESENT_COLUMNS.get(name, (0, 1)))].any(axis=1))
+        vectors.append(block[rows])
+        items.append(rows)
+        names.append(np.full(len(rows), name, dtype=object))
+    return StackedVectors(
+        vectors=np.ascontiguousarray(np.concatenate(vectors), dtype=np.float32),
+        item_rows=np.concatenate(items).astype(np.int64),
+        modality=np.concatenate(names),
+    )
+
+
 def build_modality_indexes(
     model: FusionTower,
     vision: np.ndarray,
@@ -95,10 +138,13 @@ def two_stage_topk(
     k: int = 10,
     n_candidates: int = 200,
     chunk: int = 65_536,
+    row_items: Mapping[str, np.ndarray] | None = None,
 ) -> TwoStageResult:
     """Top-``k`` items by exact fused score among the union of per-modality ANN candidates.
 
-    ``indexes`` come from :func:`build_modality_indexes` on the same model and catalogue.
+    ``indexes`` come from :func:`build_modality_indexes` on the same model and catalogue, or
+    are one index over :func:`stacked_modality_vectors`, with ``row_items`` mapping the index's
+    name to ``StackedVectors.item_rows`` (its row ids are then translated to item rows).
     ``chunk`` bounds the (query, candidate) pairs rescored at once.
     """
     if k < 1 or n_candidates < 1:
@@ -109,10 +155,18 @@ def two_stage_topk(
     n_queries = data.queries.shape[0]
     projected = model.encode_queries(data.queries).float().cpu().numpy()  # (n_q, output_dim)
     candidate_lists, thresholds = [], []
-    for index in indexes.values():
+    for name, index in indexes.items():
         scores, ids = search(index, projected, n_candidates)
+        if row_items is not None and name in row_items:
+            ids = np.where(ids >= 0, np.asarray(row_items[name])[np.maximum(ids, 0)], -1)
         candidate_lists.append(ids)
         thresholds.append(scores[:, -1])  # -inf when the index holds < n_candidates items
+    if row_items is not None:
+        covered = np.zeros(len(vision), dtype=bool)
+        for rows in row_items.values():
+            covered[np.asarray(rows)] = True
+        if not covered.all():  # unindexed items (no modality) have fused score exactly 0
+            thresholds.append(np.zeros(n_queries, dtype=np.float32))
     candidates = np.concatenate(candidate_lists, axis=1)  # (n_q, n_modalities * n_candidates)
     candidates = np.sort(candidates, axis=1)
     duplicate = np.zeros_like(candidates, dtype=bool)

@@ -88,9 +88,12 @@ def clipping_and_normalisation(table: pd.DataFrame, target: str, rmse: pd.DataFr
     left.set_title(f"target {target}")
     left.legend(fontsize=8)
     ratio = rmse.div(rmse["ipw"], axis=0)
+    clipped = [name for name in ratio.columns if name.startswith("ipw-clip")]
+    clip_colours = dict(zip(clipped, plt.get_cmap("copper")(np.linspace(0.15, 0.75, max(1, len(clipped))))))
     for name in ratio.columns.drop("ipw"):
-        style = "--" if name.startswith("ipw-clip") else "-"
-        right.plot(np.arange(len(ratio)), ratio[name], style, marker="o", ms=4, label=name, color=_colour(name))
+        style = "--" if name in clip_colours else "-"
+        colour = clip_colours.get(name, _colour(name))
+        right.plot(np.arange(len(ratio)), ratio[name], style, marker="o", ms=4, label=name, color=colour)
     right.axhline(1.0, color="k", lw=0.8)
     right.set_yscale("log")
     right.set_xticks(np.arange(len(ratio)), ratio.index, rotation=25, ha="right")

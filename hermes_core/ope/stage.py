@@ -60,7 +60,8 @@ def load_world(workspace: Workspace) -> tuple[World | None, str]:
         return None, (f"No synthetic world at {workspace.world}: the ingest stage wrote none (data.source is "
                       "not 'world', or ingest has not run). The world experiments and the gate are skipped.")  # fmt: skip
     p = world.params
-    return world, (f"World loaded from {workspace.world}: {p.n_users:,} users, {p.n_items:,} items, "
+    where = workspace.world.relative_to(workspace.root)  # no absolute path: the note goes to the metrics
+    return world, (f"World loaded from <output root>/{where}: {p.n_users:,} users, {p.n_items:,} items, "
                    f"{p.n_requests:,} logged requests of {p.slate_size} slots from {p.candidates_per_request} "
                    f"candidates (logging temperature {p.logging_temperature:g}).")  # fmt: skip
 

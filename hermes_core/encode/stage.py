@@ -1,0 +1,784 @@
+"""The encode stage end to end; the notebook ``02_encode`` calls these steps in order.
+
+1. :func:`encode_catalogue`: text (MiniLM) and image (EfficientNet-Lite0) embeddings of every
+   item through the content-addressed cache, then :func:`~.coldstart.prepare_features`;
+2. :func:`build_training_set`: leave-one-out user pairs and text-query pairs (world only);
+3. :func:`train_towers`: the text-only, image-only, concat and cross-attention towers on the
+   same pairs, seed and settings;
+4. :func:`evaluate_cold_start`: full ranking of the cold items for every user with enough
+   history, against the world's true relevance (or held-out MovieLens ratings), with the
+   popularity and random baselines;
+5. :func:`evaluate_text_queries` and :func:`user_alpha`: held-out query retrieval and the
+   attention weights by query kind;
+6. :func:`build_item_index`: the FAISS index over the indexed tower's query-free vectors,
+   recall and QPS against exact search, the knob sweep, two-stage retrieval against exact
+   fused scoring; :func:`save_outputs` writes ``data/encode/``;
+7. :func:`encode_metrics`: ``metrics/encode.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+
+from hermes_core.config import HermesParams
+from hermes_core.encode import coldstart as cs
+from hermes_core.encode.cache import CachedEncoding, encode_with_cache
+from hermes_core.encode.device import resolve_device
+from hermes_core.encode.fusion import VISION, FusionTower, make_fusion_model, score_items, train_fusion
+from hermes_core.encode.params import EncodeParams
+from hermes_core.encode.world_data import EncodeInputs, ItemTable
+from hermes_core.workspace import Workspace
+
+MODEL_LABELS: dict[str, str] = {
+    "text_only": "text",
+    "image_only": "image",
+    "concat": "concat",
+    "cross_attention": "fused",
+}
+"""Name of each tower in the tables and in ``metrics/encode.json``."""
+
+NEEDS_IMAGES = frozenset({"image_only", "concat", "cross_attention"})
+NEEDS_TEXT = frozenset({"text_only", "concat", "cross_attention"})
+
+
+# --------------------------------------------------------------------------- 1. encoding
+
+
+@dataclass(frozen=True)
+class EncodedItems:
+    """Raw and prepared embeddings of the catalogue, with modality masks."""
+
+    text_raw: np.ndarray  # (n_items, d_t) float32, as the encoder returned (cached)
+    image_raw: np.ndarray  # (n_items, d_v) float32; d_v = 0 when no item has an image
+    text_mask: np.ndarray  # (n_items,) bool
+    image_mask: np.ndarray  # (n_items,) bool: file present *and* decodable
+    text: np.ndarray  # (n_items, d_t) prepared (centred, unit norm), zero where missing
+    image: np.ndarray  # (n_items, d_v) prepared
+    text_model_id: str
+    image_model_id: str | None
+    cache: dict[str, dict[str, int]]  # modality -> n_cached, n_encoded, n_without_content
+    seconds: dict[str, float]
+
+    @property
+    def text_dim(self) -> int:
+        return int(self.text_raw.shape[1])
+
+    @property
+    def image_dim(self) -> int:
+        return int(self.image_raw.shape[1])
+
+    @property
+    def masks(self) -> np.ndarray:
+        """``(n_items, 2)`` bool, columns ``[vision, text]`` as :mod:`.fusion` expects."""
+        return np.stack([self.image_mask, self.text_mask], axis=1)
+
+
+def cache_folder(params: HermesParams, workspace: Workspace) -> Path:
+    """``encode.cache_dir`` under the workspace root (``data/encode/cache`` by default)."""
+    configured = Path(params.encode.cache_dir)
+    return configured if configured.is_absolute() else workspace.root / configured
+
+
+def make_text_encoder(params: EncodeParams) -> Any:
+    from hermes_core.encode.text import TextEncoder
+
+    return TextEncoder(
+        params.text_model,
+        batch_size=params.text_batch_size,
+        device=params.device,
+        normalize=params.text_normalize,
+        max_seq_length=params.text_max_seq_length,
+        progress_min_items=params.progress_min_items,
+    )
+
+
+def make_configured_image_encoder(params: EncodeParams) -> Any:
+    from hermes_core.encode.image import make_image_encoder
+
+    return make_image_encoder(
+        params.image_encoder,
+        image_size=params.image_size,
+        crop_fraction=params.image_crop_fraction,
+        batch_size=params.image_batch_size,
+        device=params.device,
+        normalize=params.image_normalize,
+        progress_min_items=params.progress_min_items,
+    )
+
+
+def _cache_stats(result: CachedEncoding) -> dict[str, int]:
+    return {"n_cached": result.n_cached, "n_encoded": result.n_encoded, "n_without_content": result.n_without_content}
+
+
+def encode_catalogue(
+    items: ItemTable, params: EncodeParams, cache_dir: Path, text_encoder: Any | None = None
+) -> EncodedItems:
+    """Embed every item's text and image through the cache; prepare them for the towers.
+
+    The image encoder is not even loaded when no item has an image path (MovieLens): the
+    image part then has width 0. ``text_encoder`` may be passed to reuse a loaded model.
+    """
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    text_encoder = text_encoder or make_text_encoder(params)
+    text_result = encode_with_cache(text_encoder, items.texts, cache_dir)
+    seconds["text"] = time.perf_counter() - start
+    cache = {"text": _cache_stats(text_result)}
+    image_model_id = None
+    if any(path is not None for path in items.image_paths):
+        start = time.perf_counter()
+        image_encoder = make_configured_image_encoder(params)
+        image_result = encode_with_cache(image_encoder, items.image_paths, cache_dir)
+        seconds["image"] = time.perf_counter() - start
+        cache["image"] = _cache_stats(image_result)
+        image_raw, image_mask, image_model_id = image_result.embeddings, image_result.mask, image_encoder.model_id
+    else:
+        image_raw = np.zeros((len(items), 0), dtype=np.float32)
+        image_mask = np.zeros(len(items), dtype=bool)
+    return EncodedItems(
+        text_raw=text_result.embeddings,
+        image_raw=image_raw,
+        text_mask=text_result.mask,
+        image_mask=image_mask,
+        text=cs.prepare_features(text_result.embeddings, text_result.mask, params.feature_centering),
+        image=cs.prepare_features(image_raw, image_mask, params.feature_centering),
+        text_model_id=text_encoder.model_id,
+        image_model_id=image_model_id,
+        cache=cache,
+        seconds=seconds,
+    )
+
+
+def modality_counts(items: ItemTable, encoded: EncodedItems) -> dict[str, int]:
+    """Items by modality: text present/missing; image present, no file, corrupt; both, neither.
+
+    ``image_corrupt`` counts items whose image file exists but cannot be decoded (a
+    truncated PNG); ``image_missing`` those with no image URI or no file.
+    """
+    has_file = np.array([path is not None and Path(path).is_file() for path in items.image_paths], dtype=bool)
+    return {
+        "items": len(items),
+        "text_present": int(encoded.text_mask.sum()),
+        "text_missing": int((~encoded.text_mask).sum()),
+        "image_present": int(encoded.image_mask.sum()),
+        "image_missing": int((~has_file).sum()),
+        "image_corrupt": int((has_file & ~encoded.image_mask).sum()),
+        "both": int((encoded.text_mask & encoded.image_mask).sum()),
+        "neither": int((~encoded.text_mask & ~encoded.image_mask).sum()),
+    }
+
+
+def modality_table(items: ItemTable, encoded: EncodedItems) -> pd.DataFrame:
+    """Counts of :func:`modality_counts` split by warm and cold items."""
+    table = {}
+    for name, rows in (("warm", ~items.is_cold), ("cold", items.is_cold), ("all", np.ones(len(items), bool))):
+        subset = ItemTable(
+            items.item_ids[rows], items.domain[rows], items.creator[rows], items.genre[rows],
+            [t for t, keep in zip(items.texts, rows) if keep],
+            [p for p, keep in zip(items.image_paths, rows) if keep],
+            items.is_cold[rows],
+        )
+        sub_encoded = EncodedItems(
+            encoded.text_raw[rows], encoded.image_raw[rows], encoded.text_mask[rows], encoded.image_mask[rows],
+            encoded.text[rows], encoded.image[rows], encoded.text_model_id, encoded.image_model_id, {}, {},
+        )
+        table[name] = modality_counts(subset, sub_encoded)
+    return pd.DataFrame(table)
+
+
+# --------------------------------------------------------------------------- 2. training set
+
+
+@dataclass(frozen=True)
+class TrainingSet:
+    """Training pairs and the text queries split."""
+
+    user_pairs: cs.QuerySet
+    query_pairs: cs.QuerySet
+    queries: pd.DataFrame  # query_id, text, kind, world_index, is_test (visual/content only)
+    query_text: np.ndarray  # (n_queries, d_t) prepared MiniLM embeddings of ``queries.text``
+    query_grades: np.ndarray  # (n_queries, n_items) world query relevance 0..3
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return np.concatenate([self.user_pairs.vectors, self.query_pairs.vectors])
+
+    @property
+    def positive_rows(self) -> np.ndarray:
+        return np.concatenate([self.user_pairs.positive_rows, self.query_pairs.positive_rows])
+
+    def summary(self) -> pd.DataFrame:
+        rows = {
+            "user pairs (leave-one-out)": (len(self.user_pairs.keys), len(set(self.user_pairs.keys.tolist()))),
+            "text-query pairs": (len(self.query_pairs.keys), len(set(self.query_pairs.keys.tolist()))),
+        }
+        return pd.DataFrame(rows, index=["pairs", "distinct queries"]).T
+
+
+def embed_query_texts(
+    texts: list[str], params: EncodeParams, cache_dir: Path, reference: EncodedItems, text_encoder: Any | None = None
+) -> np.ndarray:
+    """MiniLM embeddings of query texts, prepared like the items' text (same centre)."""
+    encoder = text_encoder or make_text_encoder(params)
+    result = encode_with_cache(encoder, texts, cache_dir)
+    raw = result.embeddings.astype(np.float64)
+    if params.feature_centering and reference.text_mask.any():
+        raw = raw - reference.text_raw[reference.text_mask].astype(np.float64).mean(axis=0)
+    norms = np.linalg.norm(raw, axis=1, keepdims=True)
+    return np.where(result.mask[:, None], raw / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
+
+
+def build_training_set(
+    inputs: EncodeInputs,
+    encoded: EncodedItems,
+    params: EncodeParams,
+    cache_dir: Path,
+    text_encoder: Any | None = None,
+) -> TrainingSet:
+    """Leave-one-out user pairs on warm positives, plus training text queries (world only).
+
+    Text queries: kinds ``visual`` and ``content``, split by :func:`~.coldstart.split_queries`;
+    a training query's positives are *warm* items of query relevance
+    ``>= encode.query_positive_grade`` (at most ``encode.max_positives_per_query``).
+    """
+    user_pairs = cs.leave_one_out_pairs(
+        inputs.positives, encoded.text, encoded.image, encoded.text_mask, encoded.image_mask
+    )
+    empty = cs.QuerySet(
+        np.zeros((0, encoded.text_dim + encoded.image_dim), np.float32),
+        np.zeros(0, object), np.zeros(0, np.int64), np.zeros(0, np.int64),
+    )
+    if inputs.world is None or inputs.queries.empty:
+        return TrainingSet(user_pairs, empty, pd.DataFrame(), np.zeros((0, encoded.text_dim), np.float32),
+                           np.zeros((0, len(inputs.items)), np.int8))
+    world, item_index = inputs.world, inputs.world_item_index
+    queries = inputs.queries[inputs.queries["kind"].isin(["visual", "content"])].reset_index(drop=True)
+    queries = queries.assign(is_test=cs.split_queries(queries["kind"].to_numpy(), params.query_test_share, params.seed))
+    grades = np.stack([world.query_relevance(int(q))[item_index] for q in queries["world_index"]])
+    query_text = embed_query_texts(queries["text"].tolist(), params, cache_dir, encoded, text_encoder)
+    train = ~queries["is_test"].to_numpy()
+    query_pairs = cs.text_query_pairs(
+        query_text[train], queries["query_id"].to_numpy(dtype=object)[train], grades[train],
+        ~inputs.items.is_cold, encoded.image_dim, params.query_positive_grade,
+        params.max_positives_per_query, params.seed,
+    )
+    return TrainingSet(user_pairs, query_pairs, queries, query_text, grades)
+
+
+# --------------------------------------------------------------------------- 3. towers
+
+
+@dataclass
+class TrainedTower:
+    kind: str
+    model: FusionTower
+    history: list[dict[str, float]]
+    seconds: float
+
+    @property
+    def label(self) -> str:
+        return MODEL_LABELS[self.kind]
+
+
+def trainable_kinds(encoded: EncodedItems, kinds: tuple[str, ...]) -> list[str]:
+    """The towers of ``kinds`` whose modalities exist in the catalogue (text-only for MovieLens)."""
+    has_images, has_text = bool(encoded.image_mask.any()), bool(encoded.text_mask.any())
+    return [
+        kind for kind in kinds
+        if (has_images or kind not in NEEDS_IMAGES) and (has_text or kind not in NEEDS_TEXT)
+        and not (kind == "concat" and not (has_images and has_text))
+        and not (kind == "cross_attention" and not (has_images and has_text))
+    ]
+
+
+def train_towers(training: TrainingSet, encoded: EncodedItems, params: EncodeParams) -> dict[str, TrainedTower]:
+    """Train every comparable tower on the same pairs with the same seed and settings."""
+    device = resolve_device(params.device)
+    towers: dict[str, TrainedTower] = {}
+    for kind in trainable_kinds(encoded, params.fusion.compare):
+        start = time.perf_counter()
+        model, history = train_fusion(
+            training.vectors, encoded.image, encoded.text, encoded.masks, training.positive_rows,
+            params.fusion, params.seed, device, kind=kind,  # type: ignore[arg-type]
+        )
+        towers[kind] = TrainedTower(kind, model, history, time.perf_counter() - start)
+    return towers
+
+
+def history_frame(towers: dict[str, TrainedTower]) -> pd.DataFrame:
+    return pd.concat(
+        [pd.DataFrame(t.history).assign(model=t.label) for t in towers.values()], ignore_index=True
+    )
+
+
+def score(tower: TrainedTower, queries: np.ndarray, encoded: EncodedItems, rows: np.ndarray) -> np.ndarray:
+    """Exact scores of ``queries`` against the items ``rows``: ``(n_queries, len(rows))``."""
+    return score_items(tower.model, queries, encoded.image[rows], encoded.text[rows], encoded.masks[rows])
+
+
+# --------------------------------------------------------------------------- 4. cold start
+
+
+@dataclass
+class ColdStartEvaluation:
+    """Cold-start rankings of every model over the same users and cold items."""
+
+    users: cs.QuerySet  # profiles of the evaluated users
+    cold_rows: np.ndarray
+    grades: np.ndarray  # (n_users, n_cold)
+    relevant: np.ndarray  # (n_users, n_cold) bool
+    reports: dict[str, cs.RankingReport]
+    relevance_note: str
+    popularity_note: str
+    scores: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        rows = []
+        for name, report in self.reports.items():
+            rows.append({
+                "model": name,
+                f"NDCG@{report.ndcg_k}": report.ndcg.mean,
+                f"recall@{report.recall_k}": report.recall.mean,
+                "users scored (NDCG)": report.ndcg.n_scored,
+                "users excluded (NDCG)": report.n_excluded_ndcg,
+                "users scored (recall)": report.recall.n_scored,
+                "users excluded (recall)": report.n_excluded_recall,
+            })
+        return pd.DataFrame(rows).set_index("model")
+
+
+def cold_start_truth(
+    inputs: EncodeInputs, users: cs.QuerySet, cold_rows: np.ndarray, params: EncodeParams
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """``(grades, relevant, note)`` of every evaluated user and cold item."""
+    if inputs.world is not None:
+        from hermes_core.world import index_of
+
+        user_index = np.array([index_of(u) for u in users.keys], dtype=np.int64)
+        grades = inputs.world.relevance(user_index, inputs.world_item_index[cold_rows]).astype(np.int64)
+        note = (f"the world's true relevance grade 0..4 (`world.relevance`); relevant for recall: "
+                f"grade >= {params.relevant_grade}")
+        return grades, grades >= params.relevant_grade, note
+    grades, relevant = cs.movielens_grades(inputs.heldout_ratings, users.keys, cold_rows, params.movielens_positive_rating)
+    note = ("held-out ratings of the cold movies: grade max(0, ceil(rating) - 2) (5 -> 3, 4 -> 2, 3 -> 1), "
+            f"unrated 0; relevant for recall: rating >= {params.movielens_positive_rating:g}")
+    return grades, relevant, note
+
+
+def evaluate_cold_start(
+    inputs: EncodeInputs, encoded: EncodedItems, towers: dict[str, TrainedTower], params: EncodeParams
+) -> ColdStartEvaluation:
+    """Rank all cold items for every user with ``>= encode.min_user_clicks`` warm positives.
+
+    Models: every trained tower, the untrained cosine of each modality's profile part
+    (``text_cosine``, ``image_cosine``), group popularity (creator for the world, genre for
+    MovieLens: mean logged exposures per warm item of the group) and seeded random scores.
+    """
+    users = cs.user_profiles(
+        inputs.positives, encoded.text, encoded.image, encoded.text_mask, encoded.image_mask, params.min_user_clicks
+    )
+    cold_rows = inputs.cold_rows
+    grades, relevant, relevance_note = cold_start_truth(inputs, users, cold_rows, params)
+    scores: dict[str, np.ndarray] = {}
+    for tower in towers.values():
+        scores[tower.label] = score(tower, users.vectors, encoded, cold_rows)
+    d_t = encoded.text_dim
+    scores["text_cosine"] = users.vectors[:, :d_t] @ encoded.text[cold_rows].T
+    if encoded.image_mask.any():
+        scores["image_cosine"] = users.vectors[:, d_t:] @ encoded.image[cold_rows].T
+    groups = inputs.items.creator if inputs.world is not None else inputs.items.genre
+    popularity_note = (
+        f"{'creator' if inputs.world is not None else 'genre'} popularity: mean logged "
+        f"{inputs.exposure_kind}s per warm item of the cold item's "
+        f"{'creator' if inputs.world is not None else 'genre'} (cold items have none of their own)"
+    )
+    scores["popularity"] = cs.popularity_scores(
+        inputs.exposures["item_row"].to_numpy(), groups, inputs.items.is_cold, cold_rows, len(users.keys), params.seed
+    )
+    scores["random"] = cs.random_scores(len(users.keys), len(cold_rows), params.seed)
+    reports = {
+        name: cs.evaluate_ranking(matrix, grades, relevant, params.cold_start_ndcg_k, params.cold_start_recall_k)
+        for name, matrix in scores.items()
+    }
+    return ColdStartEvaluation(users, cold_rows, grades, relevant, reports, relevance_note, popularity_note, scores)
+
+
+# --------------------------------------------------------------------------- 5. queries and alpha
+
+
+def fused_alpha(tower: TrainedTower, queries: np.ndarray, encoded: EncodedItems, rows: np.ndarray) -> np.ndarray:
+    """``alpha_vision`` of every (query, item) pair: ``(n_queries, len(rows))``."""
+    model = tower.model
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        _, alpha = model.pairwise_scores(
+            torch.as_tensor(queries, dtype=torch.float32, device=device),
+            torch.as_tensor(encoded.image[rows], dtype=torch.float32, device=device),
+            torch.as_tensor(encoded.text[rows], dtype=torch.float32, device=device),
+            torch.as_tensor(encoded.masks[rows], device=device),
+        )
+    return alpha[..., VISION].float().cpu().numpy()
+
+
+@dataclass
+class QueryEvaluation:
+    """Held-out text queries: retrieval quality per model and attention per query kind."""
+
+    table: pd.DataFrame  # NDCG@k by model (rows) and query kind (columns)
+    alpha: pd.DataFrame  # one row per held-out query: kind, alpha over both-modality / relevant items
+    k: int
+
+
+def evaluate_text_queries(
+    training: TrainingSet, encoded: EncodedItems, towers: dict[str, TrainedTower], params: EncodeParams
+) -> QueryEvaluation | None:
+    """Full-ranking NDCG@k of held-out visual and content queries over the whole catalogue.
+
+    ``alpha`` holds, per held-out query, the fused model's mean ``alpha_vision`` over the items
+    that have both modalities (where alpha is free) and over those of them that are relevant
+    (grade ``>= encode.query_positive_grade``).
+    """
+    if training.queries.empty:
+        return None
+    test = training.queries["is_test"].to_numpy()
+    held = training.queries[test].reset_index(drop=True)
+    vectors = cs.query_vectors(training.query_text[test], encoded.image_dim)
+    grades = training.query_grades[test]
+    all_rows = np.arange(len(encoded.text_mask))
+    k = params.cold_start_ndcg_k
+    table = {}
+    for tower in towers.values():
+        per_query = cs.ndcg_at_k(score(tower, vectors, encoded, all_rows), grades, k).per_query
+        table[tower.label] = {kind: float(np.nanmean(per_query[held["kind"] == kind]))
+                              for kind in ("visual", "content")}
+    table["random"] = {
+        kind: float(np.nanmean(cs.ndcg_at_k(cs.random_scores(len(held), len(all_rows), params.seed), grades, k)
+                               .per_query[held["kind"] == kind]))
+        for kind in ("visual", "content")
+    }
+    alpha_rows = pd.DataFrame({"query_id": held["query_id"], "kind": held["kind"], "text": held["text"]})
+    if "cross_attention" in towers:
+        both = np.flatnonzero(encoded.text_mask & encoded.image_mask)
+        alpha = fused_alpha(towers["cross_attention"], vectors, encoded, both)  # (n_held, n_both)
+        relevant = grades[:, both] >= params.query_positive_grade
+        alpha_rows["alpha_vision_all"] = alpha.mean(axis=1)
+        alpha_rows["alpha_vision_relevant"] = [
+            float(a[r].mean()) if r.any() else np.nan for a, r in zip(alpha, relevant)
+        ]
+    return QueryEvaluation(pd.DataFrame(table).T, alpha_rows, k)
+
+
+def user_alpha(
+    inputs: EncodeInputs, evaluation: ColdStartEvaluation, encoded: EncodedItems, towers: dict[str, TrainedTower]
+) -> pd.DataFrame | None:
+    """Per evaluated user: mean ``alpha_vision`` over cold items with both modalities, and the
+    world's true modality affinity :math:`m_u` (weight of the visual part of relevance)."""
+    if "cross_attention" not in towers or inputs.world is None:
+        return None
+    from hermes_core.world import index_of
+
+    both = evaluation.cold_rows[encoded.text_mask[evaluation.cold_rows] & encoded.image_mask[evaluation.cold_rows]]
+    alpha = fused_alpha(towers["cross_attention"], evaluation.users.vectors, encoded, both)
+    user_index = np.array([index_of(u) for u in evaluation.users.keys], dtype=np.int64)
+    return pd.DataFrame({
+        "user_id": evaluation.users.keys,
+        "alpha_vision": alpha.mean(axis=1),
+        "true_visual_affinity": inputs.world.users.modality_affinity[user_index],
+        "n_positives": evaluation.users.n_positives,
+    })
+
+
+# --------------------------------------------------------------------------- 6. index
+
+
+@dataclass
+class IndexReport:
+    """The saved FAISS index and how it compares with exact search."""
+
+    tower_kind: str
+    stacked: Any  # retrieval.StackedVectors
+    index: Any  # faiss.Index
+    index_type: str
+    recall_at_k: float
+    k: int
+    qps: float
+    exact_qps: float
+    sweep: pd.DataFrame
+    two_stage_recall: float
+    two_stage_certified: float
+    n_queries: int
+    knobs: dict[str, int]
+
+
+def _index_knobs(params: EncodeParams, n_rows: int) -> dict[str, Any]:
+    ann = params.ann
+    if ann.index_type in ("ivf_flat", "ivf_pq") and ann.nlist > n_rows:
+        raise ValueError(
+            f"encode.ann.nlist={ann.nlist} exceeds the {n_rows} vectors to index; lower it (about 4 sqrt(n) "
+            f"= {int(4 * np.sqrt(n_rows))} is FAISS's usual guideline)"
+        )
+    return {
+        "nlist": ann.nlist, "nprobe": ann.nprobe, "hnsw_m": ann.hnsw_m, "ef_search": ann.ef_search,
+        "ef_construction": ann.ef_construction, "pq_m": ann.pq_m, "pq_nbits": ann.pq_nbits, "seed": params.seed,
+    }
+
+
+def build_item_index(
+    towers: dict[str, TrainedTower], encoded: EncodedItems, evaluation: ColdStartEvaluation, params: EncodeParams
+) -> IndexReport:
+    """Index the indexed tower's query-free vectors; compare with exact search on the users.
+
+    The indexed tower is ``encode.fusion.kind`` when it was trained, else the text tower.
+    Queries: the projected profiles :math:`qP` of the evaluated users. The HNSW graph is built
+    with one thread so that the same parameters give the same graph (and recall).
+    """
+    import faiss
+
+    from hermes_core.encode import ann
+    from hermes_core.encode.retrieval import stacked_modality_vectors, two_stage_topk
+
+    kind = params.fusion.kind if params.fusion.kind in towers else "text_only"
+    tower = towers[kind]
+    stacked = stacked_modality_vectors(tower.model, encoded.image, encoded.text, encoded.masks)
+    knobs = _index_knobs(params, len(stacked.vectors))
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        index = ann.build_index(stacked.vectors, params.ann.index_type, **knobs)
+    finally:
+        faiss.omp_set_num_threads(threads)
+    with torch.no_grad():
+        model = tower.model
+        queries = model.encode_queries(
+            torch.as_tensor(evaluation.users.vectors, device=next(model.parameters()).device)
+        ).float().cpu().numpy()
+    k = params.ann.recall_k
+    flat = ann.build_index(stacked.vectors, "flat")
+    _, exact_ids = ann.search(flat, queries, k)
+    _, approx_ids = ann.search(index, queries, k)
+    recall = ann.recall_at_k(approx_ids, exact_ids, k)
+    exact_qps = ann.measure_qps(flat, queries, k)
+    qps = ann.measure_qps(index, queries, k)
+    if params.ann.index_type == "hnsw":
+        sweep_rows = ann.sweep(index, queries, exact_ids, "ef_search", params.ann.sweep_ef_search, k=k)
+        ann.set_search_knob(index, "ef_search", params.ann.ef_search)
+    elif params.ann.index_type in ("ivf_flat", "ivf_pq"):
+        values = [v for v in params.ann.sweep_nprobe if v <= params.ann.nlist]
+        sweep_rows = ann.sweep(index, queries, exact_ids, "nprobe", values, k=k)
+        ann.set_search_knob(index, "nprobe", params.ann.nprobe)
+    else:
+        sweep_rows = []
+    sweep = pd.DataFrame(sweep_rows)
+    # two-stage retrieval (stage 1: this index; stage 2: exact fused rescoring) vs exact fused top-k
+    all_rows = np.arange(len(encoded.text_mask))
+    exact_fused = score(tower, evaluation.users.vectors, encoded, all_rows)
+    exact_top = np.argsort(-exact_fused, axis=1, kind="stable")[:, :k]
+    two_stage = two_stage_topk(
+        tower.model, evaluation.users.vectors, encoded.image, encoded.text, encoded.masks,
+        {"stacked": index}, k=k, n_candidates=min(params.ann.n_candidates, len(stacked.vectors)),
+        row_items={"stacked": stacked.item_rows},
+    )
+    return IndexReport(
+        tower_kind=kind, stacked=stacked, index=index, index_type=params.ann.index_type,
+        recall_at_k=recall, k=k, qps=qps, exact_qps=exact_qps, sweep=sweep,
+        two_stage_recall=ann.recall_at_k(two_stage.ids, exact_top, k),
+        two_stage_certified=float(two_stage.certified.mean()), n_queries=len(queries),
+        knobs={key: value for key, value in knobs.items() if key != "seed"},
+    )
+
+
+def save_outputs(
+    folder: Path, inputs: EncodeInputs, encoded: EncodedItems, report: IndexReport, towers: dict[str, TrainedTower],
+    params: EncodeParams,
+) -> dict[str, Path]:
+    """Write ``embeddings.parquet`` and ``index/`` (``index.faiss``, ``rows.parquet``,
+    ``tower.pt``, ``manifest.json``) under ``folder`` (``data/encode``)."""
+    from hermes_core.encode.ann import save_index
+
+    folder.mkdir(parents=True, exist_ok=True)
+    items = inputs.items
+
+    def fixed(vectors: np.ndarray) -> pa.Array:
+        width = max(int(vectors.shape[1]), 1)
+        flat = np.ascontiguousarray(vectors if vectors.shape[1] else np.zeros((len(vectors), 1)), dtype=np.float32)
+        return pa.FixedSizeListArray.from_arrays(pa.array(flat.reshape(-1)), width)
+
+    columns: dict[str, Any] = {
+        "item_id": pa.array(items.item_ids.tolist(), pa.string()),
+        "domain": pa.array(items.domain.tolist(), pa.string()),
+        "is_cold": pa.array(items.is_cold),
+        "has_text": pa.array(encoded.text_mask),
+        "has_image": pa.array(encoded.image_mask),
+        "text_embedding": fixed(encoded.text_raw),
+    }
+    if encoded.image_dim:
+        columns["image_embedding"] = fixed(encoded.image_raw)
+    tower = towers[report.tower_kind]
+    for name in sorted(set(report.stacked.modality.tolist())):
+        vectors = np.zeros((len(items), report.stacked.vectors.shape[1]), dtype=np.float32)
+        chosen = report.stacked.modality == name
+        vectors[report.stacked.item_rows[chosen]] = report.stacked.vectors[chosen]
+        columns[f"{tower.label}_{name}_vector"] = fixed(vectors)
+    embeddings_path = folder / "embeddings.parquet"
+    pq.write_table(pa.table(columns), embeddings_path)
+    index_folder = folder / "index"
+    index_folder.mkdir(parents=True, exist_ok=True)
+    save_index(report.index, index_folder / "index.faiss")
+    pq.write_table(pa.table({
+        "row": pa.array(np.arange(len(report.stacked.item_rows))),
+        "item_id": pa.array(items.item_ids[report.stacked.item_rows].tolist(), pa.string()),
+        "modality": pa.array(report.stacked.modality.tolist(), pa.string()),
+    }), index_folder / "rows.parquet")
+    model = tower.model
+    torch.save({
+        "kind": tower.kind, "d_q": model.d_q, "d_v": model.d_v, "d_t": model.d_t,
+        "d_k": getattr(model, "d_k", params.fusion.d_k), "output_dim": model.output_dim,
+        "state_dict": {key: value.cpu() for key, value in model.state_dict().items()},
+    }, index_folder / "tower.pt")
+    manifest = {
+        "tower": tower.kind, "index_type": report.index_type, "knobs": report.knobs,
+        "metric": "inner product", "n_rows": int(len(report.stacked.item_rows)),
+        "dim": int(report.stacked.vectors.shape[1]),
+        "query": "tower.encode_queries([text profile; image profile]) (see hermes_core.encode.coldstart)",
+        "rows": "rows.parquet maps each index row to its item_id and modality",
+        "text_model": encoded.text_model_id, "image_model": encoded.image_model_id,
+        "feature_centering": params.feature_centering,
+    }
+    (index_folder / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    return {"embeddings": embeddings_path, "index": index_folder / "index.faiss", "rows": index_folder / "rows.parquet",
+            "tower": index_folder / "tower.pt"}
+
+
+def load_tower(path: str | Path) -> FusionTower:
+    """Rebuild a tower saved by :func:`save_outputs` (``index/tower.pt``), in eval mode."""
+    saved = torch.load(Path(path), map_location="cpu", weights_only=True)
+    model = make_fusion_model(saved["kind"], saved["d_q"], saved["d_v"], saved["d_t"],
+                              d_k=saved["d_k"], output_dim=saved["output_dim"])
+    model.load_state_dict(saved["state_dict"])
+    return model.eval()
+
+
+# --------------------------------------------------------------------------- 7. projection, metrics
+
+
+def projection_frame(items: ItemTable, encoded: EncodedItems, seed: int) -> pd.DataFrame:
+    """2-D PCA of each modality's prepared embeddings (present items only), with labels."""
+    from sklearn.decomposition import PCA
+
+    frames = []
+    for modality, features, mask in (("text", encoded.text, encoded.text_mask), ("image", encoded.image, encoded.image_mask)):
+        if mask.sum() < 3:
+            continue
+        pca = PCA(n_components=2, random_state=seed)
+        points = pca.fit_transform(features[mask])
+        frames.append(pd.DataFrame({
+            "modality": modality, "item_id": items.item_ids[mask], "x": points[:, 0], "y": points[:, 1],
+            "domain": items.domain[mask], "genre": items.genre[mask],
+            "explained": float(pca.explained_variance_ratio_.sum()),
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def neighbour_purity(features: np.ndarray, mask: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
+    """Mean share of each item's ``k`` nearest neighbours (inner product, self excluded) that
+    share its label; rows without the modality are left out. Chance level: sum of squared shares."""
+    rows = np.flatnonzero(mask)
+    if len(rows) <= k:
+        return float("nan")
+    vectors = features[rows]
+    similarity = vectors @ vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    neighbours = np.argsort(-similarity, axis=1, kind="stable")[:, :k]
+    label = np.asarray(labels, dtype=object)[rows]
+    return float((label[neighbours] == label[:, None]).mean())
+
+
+def encode_metrics(
+    params: HermesParams,
+    inputs: EncodeInputs,
+    encoded: EncodedItems,
+    training: TrainingSet,
+    towers: dict[str, TrainedTower],
+    evaluation: ColdStartEvaluation,
+    queries: QueryEvaluation | None,
+    users_alpha: pd.DataFrame | None,
+    report: IndexReport,
+) -> dict[str, Any]:
+    """``metrics/encode.json``: deterministic for fixed parameters except ``ann.qps`` and
+    ``ann.exact_qps`` (timings)."""
+    enc = params.encode
+    nan = float("nan")
+    ndcg_key, recall_key = f"cold_start_ndcg_at_{enc.cold_start_ndcg_k}", f"cold_start_recall_at_{enc.cold_start_recall_k}"
+    names = ["text", "image", "concat", "fused", "popularity", "random", "text_cosine", "image_cosine"]
+    reports = evaluation.reports
+    any_report = next(iter(reports.values()))
+    metrics: dict[str, Any] = {
+        "source": inputs.source,
+        "text_dim": encoded.text_dim,
+        "image_dim": encoded.image_dim,
+        "fused_dim": enc.fusion.output_dim,
+        "items_encoded": int((encoded.text_mask | encoded.image_mask).sum()),
+        "modality_counts": modality_counts(inputs.items, encoded),
+        ndcg_key: {name: reports[name].ndcg.mean if name in reports else nan for name in names},
+        recall_key: {name: reports[name].recall.mean if name in reports else nan for name in names},
+        "cold_start_users": {
+            "cold_items": len(evaluation.cold_rows),
+            "evaluated": any_report.n_users,
+            "excluded_no_relevant_ndcg": any_report.n_excluded_ndcg,
+            "excluded_no_relevant_recall": any_report.n_excluded_recall,
+        },
+        "training": {
+            "user_pairs": len(training.user_pairs.keys),
+            "query_pairs": len(training.query_pairs.keys),
+            "final_loss": {t.label: t.history[-1]["loss"] for t in towers.values()},
+        },
+        "ann": {
+            "index_type": report.index_type,
+            "tower": MODEL_LABELS[report.tower_kind],
+            "n_vectors": int(len(report.stacked.item_rows)),
+            "n_queries": report.n_queries,
+            f"recall_at_{report.k}": report.recall_at_k,
+            "qps": report.qps,
+            "exact_qps": report.exact_qps,
+            f"two_stage_recall_at_{report.k}": report.two_stage_recall,
+            "two_stage_certified_share": report.two_stage_certified,
+        },
+        "domain_neighbour_purity_at_10": {
+            "text": neighbour_purity(encoded.text, encoded.text_mask, inputs.items.domain),
+            "image": neighbour_purity(encoded.image, encoded.image_mask, inputs.items.domain) if encoded.image_dim else nan,
+        },
+    }
+    if queries is not None:
+        alpha = queries.alpha
+        metrics["alpha_vision_mean"] = {
+            f"{kind}_queries": float(alpha.loc[alpha["kind"] == kind, "alpha_vision_all"].mean())
+            if "alpha_vision_all" in alpha else nan
+            for kind in ("visual", "content")
+        }
+        metrics["alpha_vision_mean_relevant"] = {
+            f"{kind}_queries": float(alpha.loc[alpha["kind"] == kind, "alpha_vision_relevant"].mean())
+            if "alpha_vision_relevant" in alpha else nan
+            for kind in ("visual", "content")
+        }
+        metrics[f"text_query_ndcg_at_{queries.k}"] = queries.table.to_dict(orient="index")
+        metrics["held_out_queries"] = alpha["kind"].value_counts().sort_index().to_dict()
+    else:
+        metrics["alpha_vision_mean"] = {"visual_queries": nan, "content_queries": nan}
+    if users_alpha is not None:
+        metrics["alpha_vision_users"] = {
+            "mean": float(users_alpha["alpha_vision"].mean()),
+            "spearman_with_true_visual_affinity": float(
+                users_alpha["alpha_vision"].rank().corr(users_alpha["true_visual_affinity"].rank())
+            ),
+        }
+    return metrics

@@ -20,6 +20,17 @@ Measures
    "best" is the fastest setting with recall@10 >= 0.95; "speedup" divides its QPS by the
    exact search's QPS measured on the same batch in the same run.
 
+4. quality on the synthetic world (needs the ingest stage's outputs under ``$HERMES_OUTPUT_ROOT``
+   or the project root; skipped with the reason otherwise):
+
+   * ``image_size_quality``: for each EfficientNet-Lite0 input side (64 = the world's images,
+     128, 224 = native), the seconds to encode 256 world images without the cache, the rank
+     correlation between image-embedding cosines and the world's visual-latent cosines on
+     20,000 seeded item pairs, and the cold-start NDCG@10 of the untrained image cosine and of
+     the trained image-only tower (the stage's protocol: full ranking of the cold items);
+   * ``fused_vs_best_single``: read from the encode stage's ``metrics/encode.json``: the fused
+     tower's cold-start NDCG@10 against the best single modality, with its paired bootstrap CI.
+
 Usage::
 
     python benchmarks/bench_encode.py            # ~3-4 min on 2 cores
@@ -217,6 +228,83 @@ def bench_ann(kind: str, n: int, n_queries: int, dim: int, seed: int, repeats: i
     }
 
 
+def _visual_alignment(image: np.ndarray, mask: np.ndarray, latent: np.ndarray, seed: int, n_pairs: int = 20_000) -> float:
+    """Spearman correlation of embedding cosine and visual-latent cosine over random item pairs."""
+    rows = np.flatnonzero(mask)
+    rng = np.random.default_rng(seed)
+    first, second = rng.choice(rows, n_pairs), rng.choice(rows, n_pairs)
+    keep = first != second
+    first, second = first[keep], second[keep]
+    unit = latent / np.linalg.norm(latent, axis=1, keepdims=True)
+    embedding_cosine = np.einsum("ij,ij->i", image[first], image[second])
+    latent_cosine = np.einsum("ij,ij->i", unit[first], unit[second])
+    ranks = [np.argsort(np.argsort(values)) for values in (embedding_cosine, latent_cosine)]
+    return float(np.corrcoef(*ranks)[0, 1])
+
+
+def bench_world_quality(sizes: list[int], device: str) -> dict[str, Any]:
+    """Image input side vs cost and quality on the world; fused vs best single from the metrics."""
+    from hermes_core.config import load_params
+    from hermes_core.encode import stage as st
+    from hermes_core.encode.image import EfficientNetLite0Encoder
+    from hermes_core.encode.params import EncodeParams
+    from hermes_core.encode.world_data import load_inputs
+    from hermes_core.workspace import Workspace
+
+    params = load_params(ROOT / "params.yaml", profile="default")
+    workspace = Workspace.from_env()
+    section: dict[str, Any] = {"workspace": str(workspace.root)}
+    metrics_file = workspace.metrics_file("encode")
+    if metrics_file.is_file():
+        metrics = json.loads(metrics_file.read_text())
+        ndcg = metrics.get("cold_start_ndcg_at_10", {})
+        section["fused_vs_best_single"] = {
+            "source": str(metrics_file), "fused": ndcg.get("fused"), "text": ndcg.get("text"),
+            "image": ndcg.get("image"), "concat": ndcg.get("concat"),
+            **metrics.get("cold_start_fused_minus_best_single", {}),
+        }
+    else:
+        section["fused_vs_best_single"] = {"skipped": f"no {metrics_file}: run the encode stage first"}
+    if params.data.source != "world" or not (workspace.world / "world.npz").is_file():
+        section["image_size_quality"] = {"skipped": f"no synthetic world under {workspace.world}"}
+        return section
+    inputs = load_inputs(params, workspace)
+    cache = st.cache_folder(params, workspace)
+    text_encoder = st.make_text_encoder(params.encode)
+    latent = inputs.world.catalogue.visual_latent[inputs.world_item_index]
+    sample = [path for path in inputs.items.image_paths if path is not None][:256]
+    rows = []
+    for size in sizes:
+        settings = params.encode.model_dump()
+        settings.update(image_size=size, device=device)
+        settings["fusion"].update(compare=("image_only",), kind="image_only", show_progress=False)
+        encode_params = EncodeParams.model_validate(settings)
+        timer = EfficientNetLite0Encoder(image_size=size, device=device, progress_min_items=10**9)
+        timer.encode(sample[:32])
+        start = time.perf_counter()
+        timer.encode(sample)
+        seconds_256 = time.perf_counter() - start
+        encoded = st.encode_catalogue(inputs.items, encode_params, cache, text_encoder)
+        training = st.build_training_set(inputs, encoded, encode_params, cache, text_encoder)
+        towers = st.train_towers(training, encoded, encode_params)
+        evaluation = st.evaluate_cold_start(inputs, encoded, towers, encode_params)
+        row = {
+            "image_size": size,
+            "seconds_per_256_images": seconds_256,
+            "catalogue_encode_seconds_estimate": seconds_256 * len(inputs.items) / len(sample),
+            "visual_latent_rank_correlation": _visual_alignment(encoded.image, encoded.image_mask, latent, params.encode.seed),
+            "cold_start_ndcg_at_10_image_cosine": evaluation.reports["image_cosine"].ndcg.mean,
+            "cold_start_ndcg_at_10_image_tower": evaluation.reports["image"].ndcg.mean,
+            "image_tower_best_epoch": towers["image_only"].best_epoch,
+        }
+        rows.append(row)
+        print(f"  {size} px: {seconds_256:.1f} s / 256 images, latent rho {row['visual_latent_rank_correlation']:.3f}, "
+              f"cold NDCG@10 cosine {row['cold_start_ndcg_at_10_image_cosine']:.4f}, "
+              f"tower {row['cold_start_ndcg_at_10_image_tower']:.4f}", flush=True)
+    section["image_size_quality"] = rows
+    return section
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--full", action="store_true", help="ANN on 1,000,000 vectors (default 200,000)")
@@ -227,6 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats a measurement (median)")
     parser.add_argument("--skip-encoders", action="store_true", help="only the ANN part")
     parser.add_argument("--skip-ann", action="store_true", help="only the encoders")
+    parser.add_argument("--skip-quality", action="store_true", help="no quality section on the world")
+    parser.add_argument("--quality-sizes", default="64,128,224", help="image sides compared on the world")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -278,6 +368,20 @@ def main(argv: list[str] | None = None) -> int:
                   + ("none >= 0.95" if best is None else
                      f"{best['index_type']} {best['knob']}={best['value']} recall {best['recall_at_k']:.3f} "
                      f"{best['qps']:.0f} qps ({best['speedup_vs_exact']:.1f}x)"), flush=True)
+    if not args.skip_quality:
+        print("world quality ...", flush=True)
+        result["world_quality"] = bench_world_quality([int(v) for v in args.quality_sizes.split(",")], str(device))
+        fused = result["world_quality"]["fused_vs_best_single"]
+        if "ndcg_difference" in fused:
+            print(f"  fused cold-start NDCG@10 {fused['fused']:.4f} vs best single ({fused['best_single']}) "
+                  f"{fused[fused['best_single']]:.4f}: {fused['ndcg_difference']:+.4f} "
+                  f"[{fused['ci_low']:+.4f}, {fused['ci_high']:+.4f}]", flush=True)
+    if args.output.is_file():  # sections skipped this time keep their last measured values
+        previous = json.loads(args.output.read_text())
+        for key in ("text", "image", "ann", "world_quality"):
+            if key not in result and key in previous:
+                result[key] = previous[key]
+                result.setdefault("carried_over_from_previous_run", []).append(key)
     result["total_seconds"] = time.perf_counter() - started
     result["loadavg_1_5_15_at_end"] = list(os.getloadavg())
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -12,9 +12,15 @@ Modules (imported on use, so ``import hermes_core.encode`` pulls in neither torc
 * :mod:`~hermes_core.encode.retrieval`: two-stage ANN + exact fused rescoring;
 * :mod:`~hermes_core.encode.ann`: FAISS inner-product indexes, recall, QPS, sweeps;
 * :mod:`~hermes_core.encode.metrics`: ``ndcg_at_k``, ``recall_at_k``;
-* :mod:`~hermes_core.encode.device`: ``resolve_device``.
+* :mod:`~hermes_core.encode.device`: ``resolve_device``;
+* :mod:`~hermes_core.encode.world_data`: the stage's inputs (store, world truth, MovieLens cold split);
+* :mod:`~hermes_core.encode.coldstart`: query vectors, leave-one-out pairs, baselines, cold-start evaluation;
+* :mod:`~hermes_core.encode.stage`: the steps the notebook ``02_encode`` runs, outputs and metrics.
 """
 
 from __future__ import annotations
 
-__all__ = ["ann", "cache", "device", "fusion", "image", "metrics", "params", "retrieval", "text"]
+__all__ = [
+    "ann", "cache", "coldstart", "device", "fusion", "image", "metrics", "params", "retrieval", "stage", "text",
+    "world_data",
+]

@@ -208,6 +208,34 @@ def query_vectors(query_text: np.ndarray, image_dim: int) -> np.ndarray:
     return np.concatenate([text, np.zeros((len(text), image_dim), dtype=np.float32)], axis=1)
 
 
+def validation_items(positives: pd.DataFrame, is_cold: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """Sorted rows of ``round(share * n)`` warm items drawn (seeded) among the ``n`` warm items
+    with at least one positive: the pseudo-cold items that pick each tower's epoch.
+
+    All their positives leave the training pairs, so they are as unseen as the cold items.
+    """
+    clicked = np.unique(np.asarray(positives["item_row"], dtype=np.int64))
+    clicked = clicked[~np.asarray(is_cold, dtype=bool)[clicked]]
+    n_held = int(round(share * len(clicked)))
+    if n_held < 1 or n_held >= len(clicked):
+        raise ValueError(
+            f"encode.validation_item_share={share} holds out {n_held} of {len(clicked)} clicked warm items; "
+            "it must leave at least one on each side"
+        )
+    return np.sort(np.random.default_rng(seed).choice(clicked, size=n_held, replace=False))
+
+
+def positive_labels(positives: pd.DataFrame, user_ids: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``(len(user_ids), len(rows))`` bool: did the user have a positive on the item."""
+    pairs = unique_positives(positives)
+    users = pd.Index(np.asarray(user_ids, dtype=object)).get_indexer(pairs["user_id"].to_numpy(dtype=object))
+    columns = pd.Index(np.asarray(rows)).get_indexer(pairs["item_row"].to_numpy())
+    keep = (users >= 0) & (columns >= 0)
+    labels = np.zeros((len(user_ids), len(rows)), dtype=bool)
+    labels[users[keep], columns[keep]] = True
+    return labels
+
+
 # --------------------------------------------------------------------------- baselines
 
 
@@ -232,7 +260,9 @@ def group_popularity(
     exposure_rows = np.asarray(exposure_rows, dtype=np.int64)
     is_cold = np.asarray(is_cold, dtype=bool)
     if is_cold[exposure_rows].any():
-        raise ValueError(f"{int(is_cold[exposure_rows].sum())} exposures of cold items: popularity must use warm items only")
+        raise ValueError(
+            f"{int(is_cold[exposure_rows].sum())} exposures of cold items: popularity must use warm items only"
+        )
     counts = np.bincount(exposure_rows, minlength=len(is_cold)).astype(np.float64)
     warm = pd.DataFrame({"group": np.asarray(groups, dtype=object)[~is_cold], "n": counts[~is_cold]})
     return warm.groupby("group")["n"].mean()
@@ -324,3 +354,31 @@ def movielens_grades(
     grades[users[keep], columns[keep]] = np.maximum(0, np.ceil(ratings) - 2).astype(np.int64)
     relevant[users[keep], columns[keep]] = ratings >= positive_rating
     return grades, relevant
+
+
+def paired_difference(
+    per_user_a: np.ndarray, per_user_b: np.ndarray, n_bootstrap: int, seed: int, level: float = 0.95
+) -> dict[str, float]:
+    r"""Mean per-user difference :math:`\bar d = \frac1n \sum_u (a_u - b_u)` with a paired
+    percentile bootstrap interval (Efron & Tibshirani 1993, ch. 13).
+
+    Users where either value is NaN (excluded from a metric) are left out. Resamples users
+    with replacement ``n_bootstrap`` times with ``default_rng(seed)``; returns ``difference``,
+    ``ci_low``, ``ci_high`` (the ``(1 - level)/2`` and ``(1 + level)/2`` quantiles) and ``n_users``.
+    """
+    a, b = np.asarray(per_user_a, dtype=np.float64), np.asarray(per_user_b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"per-user arrays differ in shape: {a.shape} vs {b.shape}")
+    differences = (a - b)[~(np.isnan(a) | np.isnan(b))]
+    if len(differences) == 0:
+        return {"difference": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "n_users": 0}
+    rng = np.random.default_rng(seed)
+    means = np.empty(n_bootstrap)
+    for start in range(0, n_bootstrap, 100):  # blocks of 100 resamples bound the memory
+        block = min(100, n_bootstrap - start)
+        draws = rng.integers(0, len(differences), (block, len(differences)))  # (block, n_users)
+        means[start : start + block] = differences[draws].mean(axis=1)
+    low, high = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
+    return {"difference": float(differences.mean()), "ci_low": float(low), "ci_high": float(high),
+            "n_users": int(len(differences))}
+

@@ -64,7 +64,7 @@ chunked full scoring used for evaluation and as the reference.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,9 +107,20 @@ class FusionTower(nn.Module):
 
     def __init__(self, d_q: int, d_v: int, d_t: int, output_dim: int) -> None:
         super().__init__()
-        for name, value in (("d_q", d_q), ("d_v", d_v), ("d_t", d_t), ("output_dim", output_dim)):
+        for name, value in (("d_q", d_q), ("output_dim", output_dim)):
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
+        # a width of 0 means the catalogue has no such modality at all (MovieLens has no images);
+        # only a tower that never reads it (text-only for d_v = 0) can then be built
+        needs = {"vision": d_v, "text": d_t}
+        for name, value in needs.items():
+            if value < 0:
+                raise ValueError(f"d_{name[0]} must be at least 0, got {value}")
+        reads = {"cross_attention": ("vision", "text"), "concat": ("vision", "text"),
+                 "text_only": ("text",), "image_only": ("vision",)}.get(self.kind, ("vision", "text"))
+        empty = [name for name in reads if needs[name] == 0]
+        if empty:
+            raise ValueError(f"a {self.kind} tower needs {' and '.join(empty)} features of width >= 1")
         self.d_q, self.d_v, self.d_t, self.output_dim = d_q, d_v, d_t, output_dim
         self.query_projection = nn.Linear(d_q, output_dim, bias=False)  # P
 
@@ -373,6 +384,7 @@ def train_fusion(
     device: str | torch.device = "auto",
     *,
     kind: FusionKind | None = None,
+    on_epoch: Callable[[int, FusionTower], dict[str, float] | None] | None = None,
 ) -> tuple[FusionTower, list[dict[str, float]]]:
     """Train a tower with the in-batch sampled softmax of the module docstring.
 
@@ -391,6 +403,9 @@ def train_fusion(
         device gives the same model.
     kind:
         Overrides ``params.kind`` (to train the baselines with identical settings).
+    on_epoch:
+        Called after every epoch with ``(epoch, model)`` (model in eval mode, no gradient);
+        the numbers it returns join that epoch's history row (e.g. a validation metric).
 
     Returns
     -------
@@ -454,6 +469,10 @@ def train_fusion(
             "alpha_vision": float(alpha_sums[VISION] / n_seen),
             "alpha_text": float(alpha_sums[TEXT] / n_seen),
         }
+        if on_epoch is not None:
+            model.eval()
+            with torch.no_grad():
+                row.update(on_epoch(epoch, model) or {})
         history.append(row)
         epochs.set_postfix(loss=f"{row['loss']:.4f}")
     return model.eval(), history

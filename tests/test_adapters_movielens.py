@@ -110,25 +110,25 @@ def test_100k_fixture_mapping() -> None:
     assert toy_story == {
         "asset_id": "ml-100k:item:1",
         "domain": "movie",
-        "title": "Toy Story",
+        "title": "Paper Rocket",
         "image_uri": None,
-        "text_content": "Toy Story (1995). Genres: Animation, Children's, Comedy.",
+        "text_content": "Paper Rocket (1995). Genres: Animation, Children's, Comedy.",
         "dense_features": multi_hot(GENRES_100K, "Animation", "Children's", "Comedy"),
         "created_at": "1995-01-01T00:00:00+00:00",
         "creator_id": "ml:creator:unknown",
         "creator_name": "unknown",
         "attributes": {"domain": "movie", "genre": "Animation", "year": 1995},
     }
-    # Kolya: the year is the title's (1996); created_at the US release date, 24 Jan 1997.
-    kolya = UniversalAsset.model_validate(raw.assets.records[1], context={"dense_dim": 19})
-    assert (kolya.title, kolya.attributes.year) == ("Kolya", 1996)
-    assert kolya.created_at.isoformat() == "1997-01-24T00:00:00+00:00"
+    # Velka: the year is the title's (1996); created_at the US release date, 24 Jan 1997.
+    velka = UniversalAsset.model_validate(raw.assets.records[1], context={"dense_dim": 19})
+    assert (velka.title, velka.attributes.year) == ("Velka", 1996)
+    assert velka.created_at.isoformat() == "1997-01-24T00:00:00+00:00"
     # u.item is latin-1: byte 0xE9 is "é".
-    assert raw.assets.records[2]["title"] == "Mépris, Le"
+    assert raw.assets.records[2]["title"] == "Régal, Le"
     # "(1995) (V)" is not a trailing "(year)": the title stays whole, the year comes from the
     # release date.
     video = raw.assets.records[4]
-    assert video["title"] == "Land Before Time III: The Time of the Great Giving (1995) (V)"
+    assert video["title"] == "Valley Before Dawn III: The Long Winter (1995) (V)"
     assert video["attributes"]["year"] == 1995
 
     assert raw.users.records[0] == {
@@ -138,13 +138,13 @@ def test_100k_fixture_mapping() -> None:
     }
     assert raw.users.records[1]["features"] == {"age": 53.0, "is_female": 1.0}
 
-    # 881250949 s = 10199 days + 57349 s; day 10199 = 1997-12-04, 57349 s = 15:55:49.
+    # 881374406 s = 10201 days + 8006 s; day 10201 = 1997-12-06, 8006 s = 02:13:26.
     assert raw.interactions.records[0] == {
         "event_type": "rating",
         "request_id": None,
         "user_id": "ml-100k:user:1",
         "item_id": "ml-100k:item:1",
-        "timestamp": "1997-12-04T15:55:49+00:00",
+        "timestamp": "1997-12-06T02:13:26+00:00",
         "position": None,
         "propensity": None,
         "value": 5.0,
@@ -192,7 +192,7 @@ def test_1m_fixture_mapping() -> None:
     raw = load_movielens(FIXTURES / "1m")
     lost_children = raw.assets.records[2]
     # Only the trailing "(1995)" goes; the alternative title in parentheses stays (latin-1 é).
-    assert lost_children["title"] == "City of Lost Children, The (Cité des enfants perdus, La)"
+    assert lost_children["title"] == "Town of Quiet Bells, The (Cité des cloches calmes, La)"
     assert lost_children["attributes"] == {"domain": "movie", "genre": "Adventure", "year": 1995}
     assert lost_children["dense_features"] == multi_hot(GENRES_1M, "Adventure", "Sci-Fi")
     assert lost_children["created_at"] == "1995-01-01T00:00:00+00:00"
@@ -238,7 +238,7 @@ def test_latest_fixture_records_failures_and_rejections() -> None:
     outcome = validation_outcome(raw)
     assert outcome["assets"]["valid"] == [f"movies.csv:{i}" for i in (2, 3, 4, 10)]
     assert outcome["assets"]["rejected"] == {
-        "movies.csv:5": {("created_at",), ("attributes", "movie", "year")},  # "Cosmos"
+        "movies.csv:5": {("created_at",), ("attributes", "movie", "year")},  # "Orbitals"
     }
     assert outcome["users"] == {"valid": raw.users.sources, "rejected": {}}
     assert outcome["interactions"] == {
@@ -251,21 +251,21 @@ def test_latest_fixture_mapping() -> None:
     raw = load_movielens(FIXTURES / "latest")
     titles = [r["title"] for r in raw.assets.records]
     assert titles == [
-        "Toy Story",
-        "American President, The",  # quoted title with a comma
-        "Amélie (Fabuleux destin d'Amélie Poulain, Le)",  # UTF-8
-        "Cosmos",
-        "From Dusk Till Dawn 2: Texas Blood Money",  # "(1999) " with a trailing space
+        "Paper Rocket",
+        "Quiet Senator, The",  # quoted title with a comma
+        "Mireille (Petit monde de Mireille Dupont, Le)",  # UTF-8
+        "Orbitals",
+        "After Midnight 2: Desert Money",  # "(1999) " with a trailing space
     ]
     dusk = raw.assets.records[4]
     assert dusk["dense_features"] == multi_hot(GENRES_LATEST, "Action", "IMAX")
     assert dusk["text_content"] == (
-        "From Dusk Till Dawn 2: Texas Blood Money (1999). Genres: Action, IMAX."
+        "After Midnight 2: Desert Money (1999). Genres: Action, IMAX."
     )
     assert raw.assets.records[3]["attributes"]["genre"] == "(no genres listed)"
-    # 964982703 s = 11168 days + 67503 s; day 11168 = 2000-07-30, 67503 s = 18:45:03.
+    # 965106160 s = 11170 days + 18160 s; day 11170 = 2000-08-01, 18160 s = 05:02:40.
     first = raw.interactions.records[0]
-    assert (first["timestamp"], first["value"]) == ("2000-07-30T18:45:03+00:00", 4.0)
+    assert (first["timestamp"], first["value"]) == ("2000-08-01T05:02:40+00:00", 4.0)
     assert raw.interactions.records[2]["value"] == 0.5
 
 
@@ -321,7 +321,7 @@ def test_mixed_or_unknown_variant_is_refused(tmp_path: Path) -> None:
 def test_csv_header_without_expected_columns_names_the_file(tmp_path: Path) -> None:
     shutil.copytree(FIXTURES / "latest", tmp_path / "latest")
     ratings = tmp_path / "latest" / "ratings.csv"
-    ratings.write_bytes(b"user,movieId,rating,timestamp\n1,1,4.0,964982703\n")
+    ratings.write_bytes(b"user,movieId,rating,timestamp\n1,1,4.0,965106160\n")
     with pytest.raises(MovieLensFormatError, match=r"ratings\.csv:1.*lacks column\(s\) userId"):
         load_movielens(tmp_path / "latest")
 

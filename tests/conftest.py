@@ -7,6 +7,8 @@ fixtures so that test modules which do not use them never pay for (or break on) 
 
 from __future__ import annotations
 
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -51,3 +53,18 @@ def tiny_raw_folder(tiny_world: World, tmp_path_factory: pytest.TempPathFactory)
     folder = tmp_path_factory.mktemp("tiny_raw")
     injected = write_raw(tiny_world, folder)
     return folder, injected
+
+
+def _refuse_network(*args: object, **kwargs: object) -> None:
+    raise AssertionError(f"network access attempted: {args!r}")
+
+
+@pytest.fixture(scope="module")
+def no_network() -> Iterator[None]:
+    """Every socket connect or DNS lookup fails loudly for the whole module (offline loading)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socket.socket, "connect", _refuse_network)
+        patch.setattr(socket.socket, "connect_ex", _refuse_network)
+        patch.setattr(socket, "create_connection", _refuse_network)
+        patch.setattr(socket, "getaddrinfo", _refuse_network)
+        yield

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -33,19 +32,6 @@ CHINA = SAMPLE_IMAGES / "china.jpg"  # a Chinese temple (palace) photograph, 427
 FLOWER = SAMPLE_IMAGES / "flower.jpg"  # a close-up of a daisy-like flower
 IMAGENET_PALACE, IMAGENET_DAISY = 698, 985
 
-
-def _refuse(*args: object, **kwargs: object) -> None:
-    raise AssertionError(f"network access attempted: {args!r}")
-
-
-@pytest.fixture(scope="module")
-def no_network() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", _refuse)
-        patch.setattr(socket.socket, "connect_ex", _refuse)
-        patch.setattr(socket, "create_connection", _refuse)
-        patch.setattr(socket, "getaddrinfo", _refuse)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -23,20 +21,6 @@ TEXTS = [
     "red cotton summer dress with pockets",
 ]
 
-
-def _refuse(*args: object, **kwargs: object) -> None:
-    raise AssertionError(f"network access attempted: {args!r}")
-
-
-@pytest.fixture(scope="module")
-def no_network() -> Iterator[None]:
-    """Every socket connect or DNS lookup fails loudly for the whole module."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(socket.socket, "connect", _refuse)
-        patch.setattr(socket.socket, "connect_ex", _refuse)
-        patch.setattr(socket, "create_connection", _refuse)
-        patch.setattr(socket, "getaddrinfo", _refuse)
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,7 @@ Measures
      correlation between image-embedding cosines and the world's visual-latent cosines on
      20,000 seeded item pairs, and the cold-start NDCG@10 of the untrained image cosine and of
      the trained image-only tower (the stage's protocol: full ranking of the cold items);
-   * ``fused_vs_best_single``: read from the encode stage's ``metrics/encode.json``: the fused
+   * ``fused_vs_best_single``: read from the encode stage's ``metrics/encode.json`` and ``reports/diagnostics/encode.json``: the fused
      tower's cold-start NDCG@10 against the best single modality, with its paired bootstrap CI.
 
 Usage::
@@ -255,13 +255,15 @@ def bench_world_quality(sizes: list[int], device: str) -> dict[str, Any]:
     workspace = Workspace.from_env()
     section: dict[str, Any] = {"workspace": str(workspace.root)}
     metrics_file = workspace.metrics_file("encode")
+    diagnostics_file = workspace.diagnostics_file("encode")
     if metrics_file.is_file():
         metrics = json.loads(metrics_file.read_text())
+        diagnostics = json.loads(diagnostics_file.read_text()) if diagnostics_file.is_file() else {}
         ndcg = metrics.get("cold_start_ndcg_at_10", {})
         section["fused_vs_best_single"] = {
             "source": str(metrics_file), "fused": ndcg.get("fused"), "text": ndcg.get("text"),
             "image": ndcg.get("image"), "concat": ndcg.get("concat"),
-            **metrics.get("cold_start_fused_minus_best_single", {}),
+            **diagnostics.get("cold_start_fused_minus_best_single", {}),
         }
     else:
         section["fused_vs_best_single"] = {"skipped": f"no {metrics_file}: run the encode stage first"}

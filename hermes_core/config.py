@@ -5,18 +5,28 @@ Every stage reads its knobs through :func:`load_params`, which
 1. reads ``params.yaml``;
 2. picks a profile: the ``profile`` argument, else the ``HERMES_PROFILE`` environment
    variable, else the file's top-level ``profile:`` key (``default``);
-3. for any profile other than ``default``, deep-merges ``profiles/<profile>.yaml`` over the
-   file (an overlay names only the keys it changes);
+3. for any profile other than ``default``, applies ``profiles/<profile>.yaml`` (an overlay
+   that names only the keys it changes) to every key that ``params.yaml`` leaves at its
+   documented default; a key that ``params.yaml`` changes (by hand or by
+   ``dvc exp run -S key=value``) keeps that value, so a profile never silently overrides an
+   explicit setting (:func:`overlay_profile`);
 4. validates the result with the pydantic models below, which forbid unknown keys.
 
+The documented default of a key is the value of its pydantic model, and ``params.yaml``
+writes exactly those values (``tests/test_config.py`` checks it); that is what makes "left
+at its default" well defined.
+
 A typo, a wrong type or an out-of-range value raises :class:`ParameterError` whose
-message names the dotted key, what was wrong and, for an unknown key, the allowed keys.
+message names the dotted key, what was wrong and, for an unknown key, the allowed keys and
+the nearest one ("did you mean").
 """
 
 from __future__ import annotations
 
 import copy
+import difflib
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +90,12 @@ def format_validation_error(error: ValidationError, source: str) -> str:
             owner = _model_at(HermesParams, loc[:-1])
             allowed = sorted(owner.model_fields) if owner is not None else []
             parent = ".".join(str(part) for part in loc[:-1]) or "<top level>"
-            lines.append(
-                f"  {key}: unknown key under '{parent}'; allowed keys: {', '.join(allowed)}"
-            )
+            near = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.8)
+            if near:
+                suggestion = ".".join(str(part) for part in (*loc[:-1], near[0]))
+                lines.append(f"  {key}: unknown key under '{parent}'; did you mean '{suggestion}'?")
+            else:
+                lines.append(f"  {key}: unknown key under '{parent}'; allowed keys: {', '.join(allowed)}")
         else:
             got = item.get("input")
             got_text = "" if isinstance(got, dict) else f" (got {got!r})"
@@ -106,27 +119,124 @@ def resolve_profile(raw: dict[str, Any], profile: str | None) -> str:
     return str(chosen)
 
 
+@dataclass(frozen=True)
+class ProfileDecision:
+    """One key that a profile names: the value in force and where it came from."""
+
+    key: str
+    value: Any
+    profile_value: Any
+    from_profile: bool
+
+
+def _leaf_paths(mapping: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    paths: list[tuple[str, ...]] = []
+    for key, value in mapping.items():
+        if isinstance(value, dict) and value:
+            paths.extend(_leaf_paths(value, (*prefix, str(key))))
+        else:
+            paths.append((*prefix, str(key)))
+    return paths
+
+
+_MISSING = object()
+
+
+def _get(mapping: Any, path: tuple[str, ...]) -> Any:
+    for part in path:
+        if not isinstance(mapping, dict) or part not in mapping:
+            return _MISSING
+        mapping = mapping[part]
+    return mapping
+
+
+def _set(mapping: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    for part in path[:-1]:
+        if not isinstance(mapping.get(part), dict):
+            mapping[part] = {}
+        mapping = mapping[part]
+    mapping[path[-1]] = copy.deepcopy(value)
+
+
+def _same(left: Any, right: Any) -> bool:
+    """YAML lists and model tuples compare equal; so do 1 and 1.0."""
+    if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
+        return len(left) == len(right) and all(_same(a, b) for a, b in zip(left, right))
+    return bool(left == right)
+
+
+def documented_defaults() -> dict[str, Any]:
+    """Every key's default, as the pydantic models define it (what ``params.yaml`` writes)."""
+    return HermesParams().model_dump(mode="json")
+
+
+def overlay_profile(
+    raw: dict[str, Any], overlay: dict[str, Any], defaults: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], list[ProfileDecision]]:
+    """Apply a profile overlay to the keys that ``raw`` leaves at their default.
+
+    For each leaf key ``k`` the overlay names, the value in force is
+
+    * the overlay's, when ``raw`` lacks ``k`` or sets it to its documented default;
+    * ``raw``'s otherwise: the key was changed on purpose (``dvc exp run -S k=v`` writes
+      ``params.yaml``), and an explicit setting wins over a profile.
+
+    Returns the merged mapping and one :class:`ProfileDecision` per overlay key.
+    """
+    defaults = documented_defaults() if defaults is None else defaults
+    merged = copy.deepcopy(raw)
+    decisions: list[ProfileDecision] = []
+    for path in _leaf_paths(overlay):
+        profile_value = _get(overlay, path)
+        current = _get(raw, path)
+        default = _get(defaults, path)
+        explicit = current is not _MISSING and (default is _MISSING or not _same(current, default))
+        if not explicit:
+            _set(merged, path, profile_value)
+        decisions.append(ProfileDecision(".".join(path), current if explicit else profile_value,
+                                         profile_value, not explicit))
+    return merged, decisions
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            loaded = yaml.safe_load(handle) or {}
+    except yaml.YAMLError as error:
+        raise ParameterError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(loaded, dict):
+        raise ParameterError(f"{path}: the top level must be a mapping of stage blocks")
+    return loaded
+
+
+def profile_file(params_path: Path, profile: str) -> Path:
+    """``profiles/<profile>.yaml`` beside ``params.yaml``; a clear error when it is missing."""
+    overlay_path = params_path.parent / "profiles" / f"{profile}.yaml"
+    if not overlay_path.is_file():
+        available = sorted(p.stem for p in (params_path.parent / "profiles").glob("*.yaml"))
+        raise ParameterError(
+            f"{params_path}: profile '{profile}' has no overlay file {overlay_path}; "
+            f"available profiles: default, {', '.join(available)}"
+        )
+    return overlay_path
+
+
+def load_profile_decisions(path: str | Path | None = None,
+                           profile: str | None = None) -> tuple[dict[str, Any], list[ProfileDecision]]:
+    """The merged, not yet validated mapping for ``profile`` and what the profile decided."""
+    params_path = Path(path) if path is not None else find_params_file()
+    raw = _read_yaml(params_path)
+    chosen = resolve_profile(raw, profile)
+    decisions: list[ProfileDecision] = []
+    if chosen != "default":
+        raw, decisions = overlay_profile(raw, _read_yaml(profile_file(params_path, chosen)))
+    raw["profile"] = chosen
+    return raw, decisions
+
+
 def load_raw_params(path: str | Path | None = None, profile: str | None = None) -> dict[str, Any]:
     """The merged, not yet validated parameter mapping for ``profile``."""
-    params_path = Path(path) if path is not None else find_params_file()
-    with params_path.open(encoding="utf-8") as handle:
-        raw = yaml.safe_load(handle) or {}
-    if not isinstance(raw, dict):
-        raise ParameterError(f"{params_path}: the top level must be a mapping of stage blocks")
-    chosen = resolve_profile(raw, profile)
-    if chosen != "default":
-        overlay_path = params_path.parent / "profiles" / f"{chosen}.yaml"
-        if not overlay_path.is_file():
-            available = sorted(p.stem for p in (params_path.parent / "profiles").glob("*.yaml"))
-            raise ParameterError(
-                f"{params_path}: profile '{chosen}' has no overlay file {overlay_path}; "
-                f"available profiles: default, {', '.join(available)}"
-            )
-        with overlay_path.open(encoding="utf-8") as handle:
-            overlay = yaml.safe_load(handle) or {}
-        raw = deep_merge(raw, overlay)
-    raw["profile"] = chosen
-    return raw
+    return load_profile_decisions(path, profile)[0]
 
 
 def load_params(path: str | Path | None = None, profile: str | None = None) -> HermesParams:
@@ -137,3 +247,36 @@ def load_params(path: str | Path | None = None, profile: str | None = None) -> H
         return HermesParams.model_validate(raw)
     except ValidationError as error:
         raise ParameterError(format_validation_error(error, str(params_path))) from None
+
+
+@dataclass(frozen=True)
+class ChangedParameter:
+    """A key whose value in force differs from its documented default."""
+
+    key: str
+    value: Any
+    default: Any
+    source: str  # "params.yaml" or "profile <name>"
+
+
+def changed_parameters(path: str | Path | None = None, profile: str | None = None,
+                       prefixes: tuple[str, ...] = ()) -> list[ChangedParameter]:
+    """Keys (under ``prefixes``, e.g. ``("world", "ingest")``) whose value differs from the default.
+
+    The notebooks show this short table instead of every key: with nothing changed it is empty.
+    """
+    params = load_params(path, profile)
+    _, decisions = load_profile_decisions(path, profile)
+    from_profile = {d.key for d in decisions if d.from_profile}
+    current = params.model_dump(mode="json")
+    defaults = documented_defaults()
+    changed: list[ChangedParameter] = []
+    for leaf in _leaf_paths(current):
+        key = ".".join(leaf)
+        if key == "profile" or (prefixes and not any(key == p or key.startswith(p + ".") for p in prefixes)):
+            continue
+        value, default = _get(current, leaf), _get(defaults, leaf)
+        if default is _MISSING or not _same(value, default):
+            source = f"profile {params.profile}" if key in from_profile else "params.yaml"
+            changed.append(ChangedParameter(key, value, None if default is _MISSING else default, source))
+    return changed

@@ -169,6 +169,83 @@ def test_stacked_index_two_stage_matches_exact_fused_scores() -> None:
     np.testing.assert_allclose(result.scores, -np.sort(-exact, axis=1)[:, :5], rtol=1e-5, atol=1e-5)
 
 
+def _evaluation_with(per_user_ndcg: dict[str, list[float]]) -> Any:
+    """A ColdStartEvaluation whose models have the given per-user NDCG (recall unused)."""
+    from hermes_core.encode import stage as st
+    from hermes_core.encode.metrics import RankingMetric
+
+    reports = {}
+    for name, values in per_user_ndcg.items():
+        per_query = np.asarray(values, dtype=float)
+        metric = RankingMetric(float(np.nanmean(per_query)), int((~np.isnan(per_query)).sum()), per_query)
+        reports[name] = cs.RankingReport(metric, metric, 10, 10, len(per_query))
+    n = len(next(iter(per_user_ndcg.values())))
+    empty = cs.QuerySet(np.zeros((n, 1), np.float32), np.arange(n).astype(object), np.zeros(n, np.int64),
+                        np.zeros(n, np.int64))
+    return st.ColdStartEvaluation(empty, np.arange(3), np.zeros((n, 3)), np.zeros((n, 3), bool), reports, "", "")
+
+
+def test_model_differences_pair_the_best_model_with_runner_up_and_baselines() -> None:
+    from hermes_core.encode import stage as st
+
+    # per-user NDCG of 4 users; concat is best on average (0.7), text second (0.55)
+    evaluation = _evaluation_with({
+        "fused": [0.5, 0.6, 0.4, 0.5], "text": [0.5, 0.6, 0.5, 0.6], "image": [0.2, 0.2, 0.2, 0.2],
+        "concat": [0.6, 0.7, 0.8, 0.7], "text_cosine": [0.5, 0.5, 0.5, 0.5],
+        "popularity": [0.5, 0.6, 0.4, 0.5], "random": [0.1, 0.1, 0.1, 0.1],
+    })
+    pairs = st.comparison_pairs(evaluation)
+    assert pairs[:8] == [("fused", "text"), ("fused", "image"), ("fused", "concat"), ("concat", "text"),
+                         ("image", "text"), ("text", "text_cosine"), ("fused", "popularity"), ("fused", "random")]
+    # best (concat) vs runner-up (text) already listed; then vs popularity, random, and vs text_cosine
+    assert pairs[8:] == [("concat", "popularity"), ("concat", "random"), ("concat", "text_cosine")]
+    params = _small_params()
+    table = st.model_differences(evaluation, params)
+    # fused - popularity: identical per user -> difference 0 with a zero-width interval at 0: a tie
+    assert table.loc["fused - popularity", ["difference", "ci_low", "ci_high"]].tolist() == [0.0, 0.0, 0.0]
+    assert table.loc["fused - popularity", "verdict"] == "ties with"
+    # image - text: -0.3, -0.4, -0.3, -0.4 -> mean -0.35; every resampled mean lies in [-0.4, -0.3] < 0
+    row = table.loc["image - text"]
+    assert row["difference"] == pytest.approx(-0.35) and -0.4 - 1e-12 <= row["ci_low"] <= row["ci_high"] <= -0.3 + 1e-12
+    assert row["verdict"] == "loses to" and row["n_users"] == 4
+    assert table.loc["concat - random", "verdict"] == "beats"
+
+
+def _small_params() -> Any:
+    """Encode parameters with few bootstrap resamples (the tests' intervals are exact)."""
+    from hermes_core.encode.params import EncodeParams
+
+    return EncodeParams(bootstrap_resamples=200, seed=3)
+
+
+def test_bootstrap_intervals_collapse_on_constant_samples_and_drop_nan() -> None:
+    from hermes_core.encode import stage as st
+
+    # every resample of a constant sample has the same mean: the interval is that point
+    constant = st.mean_interval(np.array([0.5, 0.5, np.nan, 0.5]), 200, 0)
+    assert constant == {"mean": 0.5, "ci_low": 0.5, "ci_high": 0.5, "n": 3}
+    gap = st.two_sample_difference(np.ones(5), np.zeros(3), 200, 0)
+    assert (gap["difference"], gap["ci_low"], gap["ci_high"], gap["n_a"], gap["n_b"]) == (1.0, 1.0, 1.0, 5, 3)
+    # mean of 0, 1 over 2 values: resampled means take 0, 0.5 or 1; the 95% interval spans [0, 1]
+    spread = st.mean_interval(np.array([0.0, 1.0]), 400, 1)
+    assert spread["mean"] == 0.5 and spread["ci_low"] == 0.0 and spread["ci_high"] == 1.0
+    assert st.mean_interval(np.array([np.nan]), 200, 0)["n"] == 0
+
+
+def test_spearman_interval_of_monotone_pairs() -> None:
+    from hermes_core.encode import stage as st
+
+    x = np.arange(20, dtype=float)
+    # any resample of a strictly increasing relation keeps rank correlation 1 (ties share ranks)
+    result = st.spearman_interval(x, x ** 3, 200, 0)
+    assert [result["rho"], result["ci_low"], result["ci_high"]] == pytest.approx([1.0, 1.0, 1.0]) and result["n"] == 20
+    assert st.spearman_interval(x, -x, 200, 0)["rho"] == pytest.approx(-1.0)
+    # ranks (1, 2, 3, 4) vs (2, 1, 4, 3): 1 - 6 * 4 / (4 * 15) = 0.6
+    assert st.spearman_interval(np.array([1.0, 2, 3, 4]), np.array([2.0, 1, 4, 3]), 200, 0)["rho"] == pytest.approx(0.6)
+    with pytest.raises(ValueError, match="length"):
+        st.spearman_interval(x, x[:5], 200, 0)
+
+
 # --------------------------------------------------------------------------- stand-in encoders
 
 
@@ -291,15 +368,30 @@ def test_training_pairs_are_leave_one_out_and_exclude_validation_and_cold_items(
     assert training.validation_labels.any(axis=1).all()
 
 
-def test_world_cold_start_evaluation_protocol(world_stage: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def world_run(world_stage: dict[str, Any]) -> dict[str, Any]:
+    """The towers trained, the cold start evaluated and the index built once for the module."""
     from hermes_core.encode import stage as st
-    from hermes_core.world import index_of
 
     params, inputs, encoded, training = (world_stage[k] for k in ("params", "inputs", "encoded", "training"))
     towers = st.train_towers(training, encoded, params.encode)
+    evaluation = st.evaluate_cold_start(inputs, encoded, towers, params.encode)
+    queries = st.evaluate_text_queries(training, encoded, towers, params.encode)
+    users_alpha = st.user_alpha(inputs, evaluation, encoded, towers)
+    report = st.build_item_index(towers, encoded, evaluation, params.encode)
+    return {**world_stage, "towers": towers, "evaluation": evaluation, "queries": queries,
+            "users_alpha": users_alpha, "report": report}
+
+
+def test_world_cold_start_evaluation_protocol(world_run: dict[str, Any]) -> None:
+    from hermes_core.encode import stage as st
+    from hermes_core.world import index_of
+
+    world_stage = world_run
+    params, inputs, encoded, towers, evaluation = (
+        world_run[k] for k in ("params", "inputs", "encoded", "towers", "evaluation"))
     assert set(towers) == {"cross_attention", "text_only", "image_only", "concat"}
     assert all(1 <= t.best_epoch <= 2 for t in towers.values())
-    evaluation = st.evaluate_cold_start(inputs, encoded, towers, params.encode)
     users = evaluation.users
     assert (users.n_positives >= params.encode.min_user_clicks).all()
     # grades are the world's truth for (user, cold item)
@@ -317,7 +409,7 @@ def test_world_cold_start_evaluation_protocol(world_stage: dict[str, Any]) -> No
     np.testing.assert_allclose(fused[:3], direct, rtol=1e-5, atol=1e-6)
     # the oracle ranking (true grades as scores) reaches NDCG 1 on every scored user
     assert ndcg_at_k(evaluation.grades.astype(float), evaluation.grades, 10).mean == pytest.approx(1.0)
-    report = st.build_item_index(towers, encoded, evaluation, params.encode)
+    report = world_run["report"]
     assert 0.0 <= report.recall_at_k <= 1.0 and report.qps > 0 and report.exact_qps > 0
     outputs = st.save_outputs(world_stage["workspace"].stage_data("encode"), inputs, encoded, report, towers, params.encode)
     import pyarrow.parquet as pq
@@ -332,6 +424,61 @@ def test_world_cold_start_evaluation_protocol(world_stage: dict[str, Any]) -> No
     np.testing.assert_allclose(
         projected.detach().numpy(),
         towers["cross_attention"].model.encode_queries(torch.as_tensor(users.vectors[:2])).detach().numpy(), rtol=1e-6)
+
+
+def test_world_metrics_hold_only_deterministic_headline_numbers(world_run: dict[str, Any], tmp_path: Path) -> None:
+    from hermes_core.encode import stage as st
+    from hermes_core.workspace import MAX_HEADLINE_METRICS, Workspace, write_diagnostics, write_metrics
+
+    args = [world_run[k] for k in ("params", "inputs", "encoded", "training", "towers", "evaluation", "queries",
+                                   "users_alpha", "report")]
+    metrics = st.encode_metrics(*args)
+    # 5 NDCGs + the fused gap, the indexed tower's recall, 2 index recalls, 2 mean attentions
+    leaves = {f"{group}.{name}": value for group, values in metrics.items() for name, value in values.items()}
+    assert len(leaves) == 11 <= MAX_HEADLINE_METRICS
+    assert not any("qps" in key or "second" in key for key in leaves)  # timings never become metrics
+    write_metrics(Workspace(tmp_path), "encode", metrics)  # the writer's checks accept them
+    evaluation, report = world_run["evaluation"], world_run["report"]
+    ndcg = metrics["cold_start_ndcg_at_10"]
+    for name in ("fused", "text", "image", "concat", "popularity"):
+        assert ndcg[name] == evaluation.reports[name].ndcg.mean
+    # the gap is the paired difference that model_differences reports for the better single tower
+    best_single = "text" if ndcg["text"] >= ndcg["image"] else "image"
+    differences = st.model_differences(evaluation, world_run["params"].encode)
+    assert ndcg["fused_minus_best_single"] == pytest.approx(differences.loc[f"fused - {best_single}", "difference"])
+    assert metrics["cold_start_recall_at_10"]["indexed_tower"] == evaluation.reports["fused"].recall.mean
+    assert metrics["ann"] == {"recall_at_10": report.recall_at_k, "two_stage_recall_at_10": report.two_stage_recall}
+    alpha = world_run["queries"].alpha
+    assert metrics["alpha_vision_mean"]["visual_queries"] == pytest.approx(
+        alpha.loc[alpha["kind"] == "visual", "alpha_vision_all"].mean())
+    # a rerun with the same parameters gives the same metrics (no timing inside)
+    assert st.encode_metrics(*args) == metrics
+    diagnostics = st.encode_diagnostics(*args, stage_seconds=1.5)
+    assert diagnostics["ann"]["qps"] == report.qps and diagnostics["stage_seconds"] == 1.5
+    assert set(diagnostics["cold_start"]["ndcg_at_10"]) == set(evaluation.reports)
+    assert diagnostics["cold_start_fused_minus_best_single"]["best_single"] == best_single
+    assert {"differences", "alpha_vision_by_kind"} <= set(diagnostics["text_queries"])
+    assert write_diagnostics(Workspace(tmp_path), "encode", diagnostics).is_file()
+
+
+def test_world_conclusions_phrase_every_comparison_through_the_verdict(world_run: dict[str, Any]) -> None:
+    from hermes_core.encode import conclusions
+    from hermes_core.encode import stage as st
+
+    params, inputs, encoded, towers, evaluation, queries, users_alpha, report = (world_run[k] for k in (
+        "params", "inputs", "encoded", "towers", "evaluation", "queries", "users_alpha", "report"))
+    differences = st.model_differences(evaluation, params.encode)
+    findings = conclusions.findings_from_stage(
+        params, inputs, encoded, towers, evaluation, differences, st.purity_table(inputs.items, encoded, "domain"),
+        report, queries, st.query_differences(queries, params.encode), st.alpha_by_query_kind(queries, params.encode),
+        st.user_alpha_summary(users_alpha, params.encode))
+    text = "\n".join(conclusions.encode_conclusions(findings))
+    # each verdict of the differences table about the fused tower appears with its own interval
+    for label in ("fused - concat", "fused - popularity"):
+        row = differences.loc[label]
+        first, second = label.split(" - ")
+        assert f"`{first}` {row['verdict']} `{second}`" in text
+    assert "The design's claim" in text and "Spearman correlation" in text
 
 
 # --------------------------------------------------------------------------- MovieLens 100K
@@ -377,8 +524,15 @@ def test_movielens_path_is_text_only_with_a_seeded_cold_split(tmp_path: Path, st
     report = st.build_item_index(towers, encoded, evaluation, params.encode)
     assert report.tower_kind == "text_only" and set(report.stacked.modality) == {"text"}
     metrics = st.encode_metrics(params, inputs, encoded, training, towers, evaluation, None, None, report)
-    assert metrics["cold_start_ndcg_at_10"]["fused"] != metrics["cold_start_ndcg_at_10"]["fused"]  # NaN -> null
-    assert metrics["image_dim"] == 0
+    ndcg = metrics["cold_start_ndcg_at_10"]
+    # no images: the image, concat and fused towers do not exist, nor the gap or the attention
+    assert ndcg["fused"] is None and ndcg["image"] is None and ndcg["concat"] is None
+    assert ndcg["fused_minus_best_single"] is None
+    assert metrics["alpha_vision_mean"] == {"visual_queries": None, "content_queries": None}
+    assert ndcg["text"] == evaluation.reports["text"].ndcg.mean
+    assert metrics["cold_start_recall_at_10"]["indexed_tower"] == evaluation.reports["text"].recall.mean
+    diagnostics = st.encode_diagnostics(params, inputs, encoded, training, towers, evaluation, None, None, report)
+    assert diagnostics["dims"]["image"] == 0 and "text_queries" not in diagnostics
 
 
 def test_params_yaml_encode_block_names_every_key_with_a_type_comment() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from hermes_core.ope.shadow import (
     softmax_true_policy,
     uniform_policy,
 )
-from hermes_core.ope.stage import obd_metrics, obd_missing_reason, published_row
+from hermes_core.ope.stage import published_row
 from hermes_core.ope.world_experiments import fit_world_log
 from hermes_core.world import World
 from hermes_core.world.policies import resimulate, standard_targets
@@ -103,12 +102,6 @@ def test_requests_of_slices_every_per_request_array(champion_log) -> None:  # no
     np.testing.assert_array_equal(part.logging_marginals, logs.logging_marginals[[5, 2]])
     np.testing.assert_array_equal(part.user, logs.user[[5, 2]])
     assert part.conv_request is logs.conv_request  # per click, not per request
-
-
-def test_obd_absent_is_reported_and_recorded_as_null(tmp_path: Path) -> None:
-    reason = obd_missing_reason(tmp_path, "all")
-    assert reason is not None and str(tmp_path / "random" / "all" / "all.csv") in reason
-    assert obd_metrics(None) is None
 
 
 def test_published_rows_match_slope_tuned_estimators() -> None:

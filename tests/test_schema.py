@@ -237,3 +237,83 @@ def test_records_are_frozen() -> None:
     with pytest.raises(ValidationError, match="frozen"):
         impression.propensity = 0.9  # type: ignore[misc]
     assert (parsed.title, impression.propensity) == ("A title", 0.25)
+
+
+# ---------------------------------------------------------------------- the readable schema table
+def test_readable_type_of_known_fields() -> None:
+    from hermes_core.schema import MovieAttributes, readable_type
+
+    def of(model: type, name: str) -> str:
+        return readable_type(model.model_fields[name].annotation)
+
+    # tuple[Annotated[float, Field(allow_inf_nan=False)], ...] is a JSON array of floats
+    assert of(UniversalAsset, "dense_features") == "list[float]"
+    assert of(UniversalAsset, "domain") == "one of: movie, music, product, news"
+    # Optional[Literal[...]]: the Literal's values, then "(optional)" for the "| None"
+    assert of(UniversalAsset, "creator_cohort") == "one of: mainstream, independent (optional)"
+    assert of(UniversalAsset, "asset_id") == "str"  # NonEmptyText: the constraints go to their own column
+    assert of(UniversalAsset, "created_at") == "datetime"
+    assert of(User, "created_at") == "datetime (optional)"
+    assert of(User, "features") == "dict[str, float]"
+    assert of(Interaction, "position") == "int (optional)"
+    assert of(LoggedRequest, "candidate_item_ids") == "list[str]"
+    assert of(MovieAttributes, "year") == "int"
+    assert of(UniversalAsset, "attributes") == "MovieAttributes | MusicAttributes | ProductAttributes | NewsAttributes"
+
+
+def test_field_constraints_of_known_fields() -> None:
+    from hermes_core.schema import MovieAttributes, ProductAttributes, field_constraints
+
+    assert field_constraints(Interaction, "propensity") == "> 0; ≤ 1"          # Field(gt=0.0, le=1.0)
+    assert field_constraints(Interaction, "position") == "≥ 0"                 # Field(ge=0)
+    assert field_constraints(Interaction, "value") == "finite"                 # allow_inf_nan=False
+    assert field_constraints(Interaction, "timestamp") == "not after `now`"    # the _not_in_future validator
+    assert field_constraints(Interaction, "request_id") == ""                  # nothing beyond the type
+    assert field_constraints(MovieAttributes, "year") == "≥ 1870; ≤ 2100"
+    assert field_constraints(ProductAttributes, "price") == "> 0; finite"
+    assert field_constraints(UniversalAsset, "asset_id") == "length ≥ 1 (whitespace stripped)"
+    assert field_constraints(UniversalAsset, "dense_features") == \
+        "each value finite; length = `dense_dim`; default: empty"
+    assert field_constraints(LoggedRequest, "candidate_item_ids") == \
+        "length ≥ 1; each value length ≥ 1 (whitespace stripped)"
+    assert field_constraints(UniversalAsset, "attributes") == "chosen by `domain`"
+    assert field_constraints(User, "features") == "default: empty"
+
+
+def test_constraints_not_used_by_the_schema_are_worded_too() -> None:
+    # a pattern, a maximum length, a strict upper bound and an undocumented validator
+    from typing import Annotated
+
+    from pydantic import BaseModel, Field, StringConstraints, field_validator
+
+    from hermes_core.schema import describe_model, field_constraints
+
+    class Probe(BaseModel):
+        code: Annotated[str, StringConstraints(pattern=r"^[a-z]+$", max_length=8)]
+        share: float = Field(default=0.5, ge=0.0, lt=1.0)
+
+        @field_validator("code")
+        @classmethod
+        def _odd(cls, value: str) -> str:
+            return value
+
+    assert field_constraints(Probe, "code") == "length ≤ 8; matches `^[a-z]+$`; checked by _odd"
+    assert field_constraints(Probe, "share") == "≥ 0; < 1; default: 0.5"
+    assert [(row.field, row.type) for row in describe_model("probe", Probe)] == [("code", "str"), ("share", "float")]
+
+
+def test_describe_schema_lists_every_field_once_with_readable_types() -> None:
+    from hermes_core.schema import describe_schema
+
+    rows = describe_schema()
+    top = [(row.table, row.field) for row in rows if row.table in TABLE_MODELS]
+    assert top == [(table, name) for table, model in TABLE_MODELS.items() for name in model.model_fields]
+    nested = {row.table for row in rows if row.table not in TABLE_MODELS}
+    assert nested == {f"assets.attributes ({domain.capitalize()}Attributes)"
+                      for domain in ("movie", "music", "product", "news")}
+    # the discriminator that picks the attribute model is not repeated in each nested table
+    assert not [row for row in rows if row.table in nested and row.field == "domain"]
+    assert [row.field for row in rows if row.table == "assets.attributes (NewsAttributes)"] == \
+        ["topic", "outlet", "published_at"]
+    for row in rows:  # no raw reprs: what the notebook printed before
+        assert not any(raw in row.type for raw in ("FieldInfo", "typing.", "<class", "Annotated", "NoneType")), row

@@ -38,7 +38,7 @@ class FusionParams(StrictModel):
     logq_correction: bool = Field(
         False, description="subtract log sampling frequency of in-batch items (Yi et al. 2019)"
     )
-    show_progress: bool = Field(True, description="tqdm bar over epochs")
+    show_progress: bool = Field(False, description="tqdm bar over epochs")
 
 
 class AnnParams(StrictModel):
@@ -47,8 +47,8 @@ class AnnParams(StrictModel):
     index_type: Literal["flat", "ivf_flat", "hnsw", "ivf_pq"] = Field(
         "hnsw", description="FAISS index family"
     )
-    nlist: int = Field(1024, ge=1, le=1_048_576, description="IVF: number of inverted lists")
-    nprobe: int = Field(16, ge=1, le=1_048_576, description="IVF: lists visited a query")
+    nlist: int = Field(128, ge=1, le=1_048_576, description="IVF: number of inverted lists")
+    nprobe: int = Field(8, ge=1, le=1_048_576, description="IVF: lists visited a query")
     hnsw_m: int = Field(32, ge=2, le=256, description="HNSW: links a node")
     ef_search: int = Field(64, ge=1, le=65_536, description="HNSW: search beam width")
     ef_construction: int = Field(200, ge=1, le=65_536, description="HNSW: build beam width")
@@ -103,7 +103,7 @@ class EncodeParams(StrictModel):
     image_normalize: bool = Field(False, description="L2-normalise pooled image features")
     cache_dir: str = Field("data/encode/cache", min_length=1, description="embedding cache folder")
     progress_min_items: int = Field(
-        1000, ge=0, description="show a tqdm bar when encoding at least this many items"
+        100000, ge=0, description="show a tqdm bar when encoding at least this many items"
     )
     feature_centering: bool = Field(
         True,

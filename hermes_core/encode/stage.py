@@ -13,7 +13,12 @@
 6. :func:`build_item_index`: the FAISS index over the indexed tower's query-free vectors,
    recall and QPS against exact search, the knob sweep, two-stage retrieval against exact
    fused scoring; :func:`save_outputs` writes ``data/encode/``;
-7. :func:`encode_metrics`: ``metrics/encode.json``.
+7. :func:`encode_metrics`: the headline numbers of ``metrics/encode.json``;
+   :func:`encode_diagnostics`: everything else (tables, intervals, timings) for
+   ``reports/diagnostics/encode.json``.
+
+Every comparison the stage reports carries a bootstrap interval at :data:`CONFIDENCE_LEVEL`
+and the verdict of :mod:`hermes_core.evaluation.verdict`; :mod:`.conclusions` phrases them.
 """
 
 from __future__ import annotations
@@ -444,19 +449,67 @@ class ColdStartEvaluation:
         return pd.DataFrame(rows).set_index("model")
 
 
-def model_differences(evaluation: ColdStartEvaluation, params: EncodeParams) -> pd.DataFrame:
-    """Paired per-user NDCG differences with bootstrap intervals: fused and concat against the
-    single modalities, and the best trained tower against the untrained text cosine."""
+CONFIDENCE_LEVEL = 0.95
+"""Level of every bootstrap interval the stage reports (model differences, mean attention,
+rank correlation); :mod:`hermes_core.evaluation.verdict` reads a difference as a tie when its
+interval at this level contains 0."""
+
+BASELINES = ("popularity", "random", "text_cosine", "image_cosine")
+"""Untrained rankers of the cold-start table (everything else is a trained tower)."""
+
+
+def comparison_pairs(evaluation: ColdStartEvaluation) -> list[tuple[str, str]]:
+    """The ``(A, B)`` model pairs whose paired NDCG difference the stage reports.
+
+    Fixed pairs: the fused tower against each single modality, concat, popularity and random;
+    concat against text; the image tower against the text tower; the text tower against the
+    untrained text cosine. Pairs chosen by the point estimates (so that a conclusion naming
+    "the best model" can say whether it is distinguishable from the others): the model of
+    highest mean NDCG against the runner-up, popularity and random; the best trained tower
+    against the untrained text cosine. A pair with a missing model or ``A == B`` is dropped;
+    duplicates, and mirrors ``(B, A)`` of a pair already listed, are kept once, in first-seen
+    order (the mirror's difference is the negated one, see :func:`.conclusions.comparison`).
+    """
     reports = evaluation.reports
-    pairs = [("fused", "text"), ("fused", "image"), ("fused", "concat"), ("concat", "text"),
-             ("text", "text_cosine"), ("fused", "popularity")]
-    rows = {}
+    ndcg = {name: report.ndcg.mean for name, report in reports.items()}
+    ranked = sorted(ndcg, key=lambda name: (-ndcg[name], name))
+    trained = [name for name in ranked if name not in BASELINES]
+    pairs = [("fused", "text"), ("fused", "image"), ("fused", "concat"), ("concat", "text"), ("image", "text"),
+             ("text", "text_cosine"), ("fused", "popularity"), ("fused", "random")]
+    if len(ranked) >= 2:
+        pairs += [(ranked[0], ranked[1]), (ranked[0], "popularity"), (ranked[0], "random")]
+    if trained:
+        pairs.append((trained[0], "text_cosine"))
+    chosen: list[tuple[str, str]] = []
     for first, second in pairs:
-        if first in reports and second in reports:
-            rows[f"{first} - {second}"] = cs.paired_difference(
-                reports[first].ndcg.per_query, reports[second].ndcg.per_query, params.bootstrap_resamples, params.seed
-            )
-    return pd.DataFrame(rows).T
+        if (first in reports and second in reports and first != second
+                and (first, second) not in chosen and (second, first) not in chosen):
+            chosen.append((first, second))
+    return chosen
+
+
+def model_differences(evaluation: ColdStartEvaluation, params: EncodeParams) -> pd.DataFrame:
+    r"""Paired per-user NDCG differences of :func:`comparison_pairs`, with bootstrap intervals.
+
+    Row ``"A - B"``: :math:`\bar d = \frac1n \sum_u (\mathrm{NDCG}_u(A) - \mathrm{NDCG}_u(B))` over
+    the users scored by both, its percentile bootstrap interval over users at
+    :data:`CONFIDENCE_LEVEL` (``encode.bootstrap_resamples`` resamples, seed ``encode.seed``;
+    :func:`~.coldstart.paired_difference`) and the verdict of
+    :func:`hermes_core.evaluation.verdict.compare_interval` ("beats", "ties with", "loses to":
+    read "A <verdict> B"). The interval covers the sampling of users, not training randomness.
+    """
+    from hermes_core.evaluation.verdict import compare_interval
+
+    reports = evaluation.reports
+    rows = {}
+    for first, second in comparison_pairs(evaluation):
+        result = cs.paired_difference(reports[first].ndcg.per_query, reports[second].ndcg.per_query,
+                                      params.bootstrap_resamples, params.seed, level=CONFIDENCE_LEVEL)
+        verdict = (compare_interval(result["difference"], result["ci_low"], result["ci_high"], CONFIDENCE_LEVEL).verdict
+                   if result["n_users"] else "not compared")
+        rows[f"{first} - {second}"] = {"first": first, "second": second, **result, "verdict": verdict}
+    columns = ["first", "second", "difference", "ci_low", "ci_high", "n_users", "verdict"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns)
 
 
 def cold_start_truth(
@@ -541,6 +594,7 @@ class QueryEvaluation:
     table: pd.DataFrame  # NDCG@k by model (rows) and query kind (columns)
     alpha: pd.DataFrame  # one row per held-out query: kind, alpha over both-modality / relevant items
     k: int
+    per_query: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per held-out query: kind, NDCG@k per model
 
 
 def evaluate_text_queries(
@@ -560,16 +614,13 @@ def evaluate_text_queries(
     grades = training.query_grades[test]
     all_rows = np.arange(len(encoded.text_mask))
     k = params.cold_start_ndcg_k
-    table = {}
+    per_query = pd.DataFrame({"query_id": held["query_id"], "kind": held["kind"]})
     for tower in towers.values():
-        per_query = cs.ndcg_at_k(score(tower, vectors, encoded, all_rows), grades, k).per_query
-        table[tower.label] = {kind: float(np.nanmean(per_query[held["kind"] == kind]))
-                              for kind in ("visual", "content")}
-    table["random"] = {
-        kind: float(np.nanmean(cs.ndcg_at_k(cs.random_scores(len(held), len(all_rows), params.seed), grades, k)
-                               .per_query[held["kind"] == kind]))
-        for kind in ("visual", "content")
-    }
+        per_query[tower.label] = cs.ndcg_at_k(score(tower, vectors, encoded, all_rows), grades, k).per_query
+    per_query["random"] = cs.ndcg_at_k(cs.random_scores(len(held), len(all_rows), params.seed), grades, k).per_query
+    models = [column for column in per_query.columns if column not in ("query_id", "kind")]
+    table = {model: {kind: float(np.nanmean(per_query.loc[per_query["kind"] == kind, model]))
+                     for kind in ("visual", "content")} for model in models}
     alpha_rows = pd.DataFrame({"query_id": held["query_id"], "kind": held["kind"], "text": held["text"]})
     if "cross_attention" in towers:
         both = np.flatnonzero(encoded.text_mask & encoded.image_mask)
@@ -579,7 +630,113 @@ def evaluate_text_queries(
         alpha_rows["alpha_vision_relevant"] = [
             float(a[r].mean()) if r.any() else np.nan for a, r in zip(alpha, relevant)
         ]
-    return QueryEvaluation(pd.DataFrame(table).T, alpha_rows, k)
+    return QueryEvaluation(pd.DataFrame(table).T, alpha_rows, k, per_query)
+
+
+QUERY_COMPARISONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "visual": (("fused", "image"), ("fused", "text"), ("image", "text")),
+    "content": (("fused", "text"), ("fused", "image"), ("text", "image")),
+}
+"""Model pairs compared on the held-out queries of each kind: the fused tower against the
+modality a query kind names and against the other one, and the two single modalities."""
+
+
+def query_differences(queries: QueryEvaluation, params: EncodeParams) -> pd.DataFrame:
+    r"""Paired per-query NDCG differences on the held-out text queries, by query kind.
+
+    For each kind and pair ``(A, B)`` of :data:`QUERY_COMPARISONS` (both trained): the mean of
+    :math:`\mathrm{NDCG}_q(A) - \mathrm{NDCG}_q(B)` over the held-out queries of that kind, its
+    percentile bootstrap interval over queries (:func:`~.coldstart.paired_difference`, level
+    :data:`CONFIDENCE_LEVEL`) and the verdict of :func:`~hermes_core.evaluation.verdict.compare_interval`.
+    Few queries give wide intervals: the table says how many were paired.
+    """
+    from hermes_core.evaluation.verdict import compare_interval
+
+    frame = queries.per_query
+    rows = []
+    for kind, pairs in QUERY_COMPARISONS.items():
+        part = frame[frame["kind"] == kind]
+        for first, second in pairs:
+            if first not in part or second not in part:
+                continue
+            result = cs.paired_difference(part[first].to_numpy(float), part[second].to_numpy(float),
+                                          params.bootstrap_resamples, params.seed, level=CONFIDENCE_LEVEL)
+            verdict = (compare_interval(result["difference"], result["ci_low"], result["ci_high"],
+                                        CONFIDENCE_LEVEL).verdict if result["n_users"] >= 2 else "not compared")
+            rows.append({"kind": kind, "comparison": f"{first} - {second}", "first": first, "second": second,
+                         "difference": result["difference"], "ci_low": result["ci_low"], "ci_high": result["ci_high"],
+                         "n_queries": result["n_users"], "verdict": verdict})
+    columns = ["kind", "comparison", "first", "second", "difference", "ci_low", "ci_high", "n_queries", "verdict"]
+    return pd.DataFrame(rows, columns=columns).set_index(["kind", "comparison"])
+
+
+def mean_interval(values: np.ndarray, n_resamples: int, seed: int, level: float = CONFIDENCE_LEVEL) -> dict[str, float]:
+    r"""Mean of ``values`` (NaN left out) with its percentile bootstrap interval.
+
+    :math:`\bar x = \frac1n \sum_i x_i`; the interval holds the :math:`(1-\text{level})/2` and
+    :math:`(1+\text{level})/2` quantiles of the means of ``n_resamples`` resamples drawn with
+    replacement by ``default_rng(seed)`` (Efron & Tibshirani 1993, ch. 13). Returns ``mean``,
+    ``ci_low``, ``ci_high`` and ``n``; all NaN (``n`` = 0) without a value.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    x = x[~np.isnan(x)]
+    if len(x) == 0:
+        return {"mean": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"), "n": 0}
+    draws = np.random.default_rng(seed).integers(0, len(x), (n_resamples, len(x)))  # (n_resamples, n)
+    low, high = np.quantile(x[draws].mean(axis=1), [(1 - level) / 2, (1 + level) / 2])
+    return {"mean": float(x.mean()), "ci_low": float(low), "ci_high": float(high), "n": int(len(x))}
+
+
+def two_sample_difference(
+    a: np.ndarray, b: np.ndarray, n_resamples: int, seed: int, level: float = CONFIDENCE_LEVEL
+) -> dict[str, float]:
+    r"""Difference of the means of two *independent* samples with a bootstrap interval.
+
+    :math:`\bar a - \bar b`; each resample draws ``a`` and ``b`` separately with replacement
+    (the two-sample bootstrap, Efron & Tibshirani 1993, §8.3), so unlike
+    :func:`~.coldstart.paired_difference` it suits samples of different units (visual vs content
+    queries). Percentile interval at ``level``; NaN values are left out; returns ``difference``,
+    ``ci_low``, ``ci_high``, ``n_a``, ``n_b`` (NaN when a sample is empty).
+    """
+    x, y = (np.asarray(v, dtype=np.float64) for v in (a, b))
+    x, y = x[~np.isnan(x)], y[~np.isnan(y)]
+    if len(x) == 0 or len(y) == 0:
+        return {"difference": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
+                "n_a": int(len(x)), "n_b": int(len(y))}
+    rng = np.random.default_rng(seed)
+    means_x = x[rng.integers(0, len(x), (n_resamples, len(x)))].mean(axis=1)  # (n_resamples,)
+    means_y = y[rng.integers(0, len(y), (n_resamples, len(y)))].mean(axis=1)
+    low, high = np.quantile(means_x - means_y, [(1 - level) / 2, (1 + level) / 2])
+    return {"difference": float(x.mean() - y.mean()), "ci_low": float(low), "ci_high": float(high),
+            "n_a": int(len(x)), "n_b": int(len(y))}
+
+
+def alpha_by_query_kind(queries: QueryEvaluation, params: EncodeParams) -> pd.DataFrame:
+    """The fused model's mean ``alpha_vision`` per held-out query kind, with bootstrap intervals.
+
+    Rows ``visual`` and ``content``: over the kind's held-out queries, the mean of each query's
+    mean ``alpha_vision`` over items with both modalities (:func:`mean_interval`, resampling
+    queries), its interval, the number of queries, and the same mean over the relevant items.
+    Row ``visual - content``: the difference of the two means with the two-sample interval of
+    :func:`two_sample_difference` (different queries, so not paired). Empty without a fused tower.
+    """
+    alpha = queries.alpha
+    if "alpha_vision_all" not in alpha:
+        return pd.DataFrame()
+    rows = {}
+    values = {kind: alpha.loc[alpha["kind"] == kind, "alpha_vision_all"].to_numpy(float)
+              for kind in ("visual", "content")}
+    for kind in ("visual", "content"):
+        summary = mean_interval(values[kind], params.bootstrap_resamples, params.seed)
+        relevant = alpha.loc[alpha["kind"] == kind, "alpha_vision_relevant"].to_numpy(float)
+        rows[kind] = {"mean": summary["mean"], "ci_low": summary["ci_low"], "ci_high": summary["ci_high"],
+                      "queries": summary["n"],
+                      "mean over relevant items": (float(np.nanmean(relevant)) if np.isfinite(relevant).any()
+                                                   else np.nan)}
+    gap = two_sample_difference(values["visual"], values["content"], params.bootstrap_resamples, params.seed)
+    rows["visual - content"] = {"mean": gap["difference"], "ci_low": gap["ci_low"], "ci_high": gap["ci_high"],
+                                "queries": gap["n_a"] + gap["n_b"], "mean over relevant items": np.nan}
+    return pd.DataFrame(rows).T.astype({"queries": int})
 
 
 def user_alpha(
@@ -602,6 +759,43 @@ def user_alpha(
     })
 
 
+def spearman_interval(x: np.ndarray, y: np.ndarray, n_resamples: int, seed: int,
+                      level: float = CONFIDENCE_LEVEL) -> dict[str, float]:
+    r"""Spearman's rank correlation of paired samples with a percentile bootstrap interval.
+
+    :math:`\rho = \operatorname{corr}(\operatorname{rank}(x), \operatorname{rank}(y))` (Pearson
+    correlation of the average ranks; Spearman 1904). Pairs ``(x_i, y_i)`` are resampled with
+    replacement ``n_resamples`` times with ``default_rng(seed)`` and the ranks recomputed in each
+    resample; returns ``rho``, ``ci_low``, ``ci_high``, ``n``.
+    """
+    from scipy.stats import rankdata
+
+    a, b = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 3:
+        raise ValueError(f"spearman_interval needs two 1-d arrays of one length >= 3, got {a.shape} and {b.shape}")
+
+    def rho(ranks_a: np.ndarray, ranks_b: np.ndarray) -> np.ndarray:
+        ca = ranks_a - ranks_a.mean(axis=-1, keepdims=True)
+        cb = ranks_b - ranks_b.mean(axis=-1, keepdims=True)
+        denominator = np.sqrt((ca ** 2).sum(axis=-1) * (cb ** 2).sum(axis=-1))
+        return np.where(denominator > 0, (ca * cb).sum(axis=-1) / np.where(denominator > 0, denominator, 1.0), 0.0)
+
+    draws = np.random.default_rng(seed).integers(0, len(a), (n_resamples, len(a)))  # (n_resamples, n)
+    resampled = rho(rankdata(a[draws], axis=1), rankdata(b[draws], axis=1))
+    low, high = np.quantile(resampled, [(1 - level) / 2, (1 + level) / 2])
+    return {"rho": float(rho(rankdata(a), rankdata(b))), "ci_low": float(low), "ci_high": float(high), "n": int(len(a))}
+
+
+def user_alpha_summary(users_alpha: pd.DataFrame, params: EncodeParams) -> dict[str, float]:
+    """Users' mean ``alpha_vision`` (mean, standard deviation) and its Spearman correlation with
+    the true visual affinity, with the bootstrap interval of :func:`spearman_interval`."""
+    correlation = spearman_interval(users_alpha["alpha_vision"].to_numpy(),
+                                    users_alpha["true_visual_affinity"].to_numpy(),
+                                    params.bootstrap_resamples, params.seed)
+    return {"mean_alpha_vision": float(users_alpha["alpha_vision"].mean()),
+            "std_alpha_vision": float(users_alpha["alpha_vision"].std()), **correlation}
+
+
 # --------------------------------------------------------------------------- 6. index
 
 
@@ -622,6 +816,21 @@ class IndexReport:
     two_stage_certified: float
     n_queries: int
     knobs: dict[str, int]
+
+    @property
+    def relevant_knobs(self) -> dict[str, int]:
+        """The knobs the index family reads (``knobs`` lists every ``encode.ann`` knob)."""
+        names = INDEX_KNOBS.get(self.index_type, ())
+        return {name: self.knobs[name] for name in names if name in self.knobs}
+
+
+INDEX_KNOBS: dict[str, tuple[str, ...]] = {
+    "flat": (),
+    "ivf_flat": ("nlist", "nprobe"),
+    "hnsw": ("hnsw_m", "ef_construction", "ef_search"),
+    "ivf_pq": ("nlist", "nprobe", "pq_m", "pq_nbits"),
+}
+"""The ``encode.ann`` knobs each FAISS index family uses."""
 
 
 def _index_knobs(params: EncodeParams, n_rows: int) -> dict[str, Any]:
@@ -808,6 +1017,49 @@ def neighbour_purity(features: np.ndarray, mask: np.ndarray, labels: np.ndarray,
     return float((label[neighbours] == label[:, None]).mean())
 
 
+def purity_table(items: ItemTable, encoded: EncodedItems, label_name: str, k: int = 10) -> pd.DataFrame:
+    """Per modality with vectors: :func:`neighbour_purity` of ``items.<label_name>`` and its chance
+    level, the sum of squared label shares :math:`\\sum_\\ell p_\\ell^2` (two items drawn at random
+    share a label with that probability)."""
+    labels = np.asarray(getattr(items, label_name), dtype=object)
+    shares = pd.Series(labels).value_counts(normalize=True)
+    chance = float((shares ** 2).sum())
+    rows = {}
+    modalities = (("text", encoded.text, encoded.text_mask), ("image", encoded.image, encoded.image_mask))
+    for modality, features, mask in modalities:
+        if mask.any():
+            rows[modality] = {f"{label_name} purity of {k} nearest neighbours":
+                              neighbour_purity(features, mask, labels, k), "chance": chance}
+    return pd.DataFrame(rows).T
+
+
+def training_table(towers: dict[str, TrainedTower]) -> pd.DataFrame:
+    """Per tower: the kept epoch, its validation NDCG, the last epoch's loss, the training seconds
+    and, for the fused tower (the only one whose attention is free), the mean ``alpha_vision`` of
+    its training positives at the kept and at the last epoch (NaN for the other towers)."""
+    rows = {}
+    for t in towers.values():
+        free = t.kind == "cross_attention"
+        rows[t.label] = {
+            "best epoch": t.best_epoch, "validation NDCG": t.history[t.best_epoch - 1]["validation_ndcg"],
+            "final loss": t.history[-1]["loss"], "seconds": t.seconds,
+            "alpha_vision (kept epoch)": t.history[t.best_epoch - 1]["alpha_vision"] if free else np.nan,
+            "alpha_vision (last epoch)": t.history[-1]["alpha_vision"] if free else np.nan,
+        }
+    return pd.DataFrame(rows).T.astype({"best epoch": int})
+
+
+def best_single_modality(evaluation: ColdStartEvaluation) -> str | None:
+    """``text`` or ``image``, whichever tower has the higher mean cold-start NDCG (``None``
+    when neither was trained)."""
+    singles = [name for name in ("text", "image") if name in evaluation.reports]
+    return max(singles, key=lambda name: evaluation.reports[name].ndcg.mean) if singles else None
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
+
+
 def encode_metrics(
     params: HermesParams,
     inputs: EncodeInputs,
@@ -819,30 +1071,99 @@ def encode_metrics(
     users_alpha: pd.DataFrame | None,
     report: IndexReport,
 ) -> dict[str, Any]:
-    """``metrics/encode.json``: deterministic for fixed parameters except ``ann.qps`` and
-    ``ann.exact_qps`` (timings)."""
+    """``metrics/encode.json``: the 11 headline numbers compared across experiments.
+
+    * ``cold_start_ndcg_at_<k>``: mean cold-start NDCG@k of the fused, text, image and concat
+      towers and of popularity, and ``fused_minus_best_single``, the fused tower's mean paired
+      difference to the better single-modality tower (its interval is in the diagnostics);
+    * ``cold_start_recall_at_<k>``: ``indexed_tower``, the recall@k of the tower the index serves;
+    * ``ann``: ``recall_at_<k>`` of the index against exact search on the same vectors and
+      ``two_stage_recall_at_<k>`` of index + exact rescoring against exact fused scoring;
+    * ``alpha_vision_mean``: the fused model's mean attention on the image for held-out visual
+      and content queries.
+
+    ``None`` where the source lacks the model or the queries (MovieLens: no images, no text
+    queries). Every number is deterministic for fixed parameters: timings (QPS, seconds) and
+    everything else go to :func:`encode_diagnostics`. ``training``, ``users_alpha`` are unused
+    here and kept so that both functions take the same arguments.
+    """
     enc = params.encode
-    nan = float("nan")
-    ndcg_key = f"cold_start_ndcg_at_{enc.cold_start_ndcg_k}"
-    recall_key = f"cold_start_recall_at_{enc.cold_start_recall_k}"
-    names = ["text", "image", "concat", "fused", "popularity", "random", "text_cosine", "image_cosine"]
+    reports = evaluation.reports
+    ndcg = {name: _finite_or_none(reports[name].ndcg.mean) if name in reports else None
+            for name in ("fused", "text", "image", "concat", "popularity")}
+    best_single = best_single_modality(evaluation)
+    gap = None
+    if "fused" in reports and best_single is not None:
+        fused, single = reports["fused"].ndcg.per_query, reports[best_single].ndcg.per_query
+        both = ~np.isnan(fused) & ~np.isnan(single)  # the users model_differences pairs
+        gap = _finite_or_none(float((fused[both] - single[both]).mean()) if both.any() else None)
+    alpha: dict[str, float | None] = {"visual_queries": None, "content_queries": None}
+    if queries is not None and "alpha_vision_all" in queries.alpha:
+        table = queries.alpha
+        for kind in ("visual", "content"):
+            values = table.loc[table["kind"] == kind, "alpha_vision_all"]
+            alpha[f"{kind}_queries"] = _finite_or_none(float(values.mean())) if len(values) else None
+    indexed = MODEL_LABELS[report.tower_kind]
+    return {
+        f"cold_start_ndcg_at_{enc.cold_start_ndcg_k}": {**ndcg, "fused_minus_best_single": gap},
+        f"cold_start_recall_at_{enc.cold_start_recall_k}": {
+            "indexed_tower": _finite_or_none(reports[indexed].recall.mean)},
+        "ann": {f"recall_at_{report.k}": _finite_or_none(report.recall_at_k),
+                f"two_stage_recall_at_{report.k}": _finite_or_none(report.two_stage_recall)},
+        "alpha_vision_mean": alpha,
+    }
+
+
+def headline_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """``metrics/encode.json`` as one row per number (``group`` / ``metric``), for display."""
+    rows = []
+    for group, values in metrics.items():
+        for name, value in (values.items() if isinstance(values, dict) else [("", values)]):
+            rows.append({"group": group, "metric": name, "value": np.nan if value is None else float(value)})
+    return pd.DataFrame(rows).set_index(["group", "metric"])
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-able dicts; a named or non-default index becomes columns."""
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
+        frame = frame.reset_index()
+    return json.loads(frame.to_json(orient="records", double_precision=10))
+
+
+def encode_diagnostics(
+    params: HermesParams,
+    inputs: EncodeInputs,
+    encoded: EncodedItems,
+    training: TrainingSet,
+    towers: dict[str, TrainedTower],
+    evaluation: ColdStartEvaluation,
+    queries: QueryEvaluation | None,
+    users_alpha: pd.DataFrame | None,
+    report: IndexReport,
+    stage_seconds: float | None = None,
+) -> dict[str, Any]:
+    """``reports/diagnostics/encode.json``: everything behind the headline metrics.
+
+    Dimensions, modality counts, cache and timing of the encoders, the training set, each
+    tower's kept epoch, validation NDCG, training seconds and per-epoch history; every model's
+    cold-start NDCG and recall with the user counts, the paired model differences with their
+    intervals and verdicts (:func:`model_differences`), ``cold_start_fused_minus_best_single``
+    (the difference of the metrics with its interval); the text-query table, its paired
+    differences and the attention by query kind and by user with intervals; the index (type,
+    knobs, sizes, QPS of the index and of exact search, certified share, knob sweep) and the
+    neighbour purity. Not a DVC metric: QPS and seconds vary between runs.
+    """
+    enc = params.encode
     reports = evaluation.reports
     any_report = next(iter(reports.values()))
-    metrics: dict[str, Any] = {
+    differences = model_differences(evaluation, enc)
+    diagnostics: dict[str, Any] = {
         "source": inputs.source,
-        "text_dim": encoded.text_dim,
-        "image_dim": encoded.image_dim,
-        "fused_dim": enc.fusion.output_dim,
+        "dims": {"text": encoded.text_dim, "image": encoded.image_dim, "tower_output": enc.fusion.output_dim},
         "items_encoded": int((encoded.text_mask | encoded.image_mask).sum()),
         "modality_counts": modality_counts(inputs.items, encoded),
-        ndcg_key: {name: reports[name].ndcg.mean if name in reports else nan for name in names},
-        recall_key: {name: reports[name].recall.mean if name in reports else nan for name in names},
-        "cold_start_users": {
-            "cold_items": len(evaluation.cold_rows),
-            "evaluated": any_report.n_users,
-            "excluded_no_relevant_ndcg": any_report.n_excluded_ndcg,
-            "excluded_no_relevant_recall": any_report.n_excluded_recall,
-        },
+        "encoding": {"cache": encoded.cache, "seconds": encoded.seconds,
+                     "text_model": encoded.text_model_id, "image_model": encoded.image_model_id},
         "training": {
             "user_pairs": len(training.user_pairs.keys),
             "query_pairs": len(training.query_pairs.keys),
@@ -850,10 +1171,26 @@ def encode_metrics(
             "validation_users": len(training.validation_users.keys),
             "best_epoch": {t.label: t.best_epoch for t in towers.values()},
             "validation_ndcg": {t.label: t.history[t.best_epoch - 1]["validation_ndcg"] for t in towers.values()},
+            "seconds": {t.label: t.seconds for t in towers.values()},
+            "history": {t.label: t.history for t in towers.values()},
         },
+        "cold_start": {
+            "protocol": "full ranking over all cold items; users without a relevant item excluded",
+            "relevance": evaluation.relevance_note,
+            "popularity": evaluation.popularity_note,
+            "cold_items": len(evaluation.cold_rows),
+            "users_evaluated": any_report.n_users,
+            "users_excluded_ndcg": any_report.n_excluded_ndcg,
+            "users_excluded_recall": any_report.n_excluded_recall,
+            f"ndcg_at_{enc.cold_start_ndcg_k}": {name: r.ndcg.mean for name, r in reports.items()},
+            f"recall_at_{enc.cold_start_recall_k}": {name: r.recall.mean for name, r in reports.items()},
+        },
+        "confidence_level": CONFIDENCE_LEVEL,
+        "model_differences": _records(differences.rename_axis("comparison")),
         "ann": {
             "index_type": report.index_type,
             "tower": MODEL_LABELS[report.tower_kind],
+            "knobs": report.knobs,
             "n_vectors": int(len(report.stacked.item_rows)),
             "n_queries": report.n_queries,
             f"recall_at_{report.k}": report.recall_at_k,
@@ -861,43 +1198,26 @@ def encode_metrics(
             "exact_qps": report.exact_qps,
             f"two_stage_recall_at_{report.k}": report.two_stage_recall,
             "two_stage_certified_share": report.two_stage_certified,
+            "sweep": _records(report.sweep) if len(report.sweep) else [],
         },
-        "domain_neighbour_purity_at_10": {
-            "text": neighbour_purity(encoded.text, encoded.text_mask, inputs.items.domain),
-            "image": (neighbour_purity(encoded.image, encoded.image_mask, inputs.items.domain)
-                      if encoded.image_dim else nan),
-        },
+        "neighbour_purity_at_10": _records(purity_table(
+            inputs.items, encoded, "domain" if len(set(inputs.items.domain)) > 1 else "genre").rename_axis("modality")),
+        "stage_seconds": stage_seconds,
     }
-    differences = model_differences(evaluation, enc)
-    singles = [name for name in ("text", "image") if name in reports]
-    if "fused" in reports and singles:
-        best_single = max(singles, key=lambda name: reports[name].ndcg.mean)
+    best_single = best_single_modality(evaluation)
+    if "fused" in reports and best_single is not None:
         row = differences.loc[f"fused - {best_single}"]
-        metrics["cold_start_fused_minus_best_single"] = {
+        diagnostics["cold_start_fused_minus_best_single"] = {
             "best_single": best_single, "ndcg_difference": row["difference"],
-            "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+            "ci_low": row["ci_low"], "ci_high": row["ci_high"], "verdict": row["verdict"],
         }
     if queries is not None:
-        alpha = queries.alpha
-        metrics["alpha_vision_mean"] = {
-            f"{kind}_queries": float(alpha.loc[alpha["kind"] == kind, "alpha_vision_all"].mean())
-            if "alpha_vision_all" in alpha else nan
-            for kind in ("visual", "content")
+        diagnostics["text_queries"] = {
+            f"ndcg_at_{queries.k}": queries.table.to_dict(orient="index"),
+            "held_out": queries.alpha["kind"].value_counts().sort_index().to_dict(),
+            "differences": _records(query_differences(queries, enc)),
+            "alpha_vision_by_kind": _records(alpha_by_query_kind(queries, enc).rename_axis("kind")),
         }
-        metrics["alpha_vision_mean_relevant"] = {
-            f"{kind}_queries": float(alpha.loc[alpha["kind"] == kind, "alpha_vision_relevant"].mean())
-            if "alpha_vision_relevant" in alpha else nan
-            for kind in ("visual", "content")
-        }
-        metrics[f"text_query_ndcg_at_{queries.k}"] = queries.table.to_dict(orient="index")
-        metrics["held_out_queries"] = alpha["kind"].value_counts().sort_index().to_dict()
-    else:
-        metrics["alpha_vision_mean"] = {"visual_queries": nan, "content_queries": nan}
     if users_alpha is not None:
-        metrics["alpha_vision_users"] = {
-            "mean": float(users_alpha["alpha_vision"].mean()),
-            "spearman_with_true_visual_affinity": float(
-                users_alpha["alpha_vision"].rank().corr(users_alpha["true_visual_affinity"].rank())
-            ),
-        }
-    return metrics
+        diagnostics["alpha_vision_users"] = user_alpha_summary(users_alpha, enc)
+    return diagnostics

@@ -6,43 +6,53 @@ module carries its formula and paper.
 
 from __future__ import annotations
 
-from hermes_core.ope.base import OffPolicyEstimator, RoundTerms
-from hermes_core.ope.direct import DirectMethod
-from hermes_core.ope.doubly_robust import (
-    DoublyRobust,
-    DoublyRobustWithShrinkage,
-    SelfNormalizedDoublyRobust,
-    SwitchDoublyRobust,
-)
-from hermes_core.ope.gate import GateDecision, uplift_gate
-from hermes_core.ope.importance_weighting import (
-    InverseProbabilityWeighting,
-    SelfNormalizedInverseProbabilityWeighting,
-)
-from hermes_core.ope.inputs import OPEInputError, OpeInputs
-from hermes_core.ope.intervals import (
-    Interval,
-    bootstrap_interval,
-    bootstrap_intervals,
-    bootstrap_replicates,
-    cluster_terms,
-    normal_interval,
-)
-from hermes_core.ope.registry import (
-    ESTIMATORS,
-    OBP_TUNING_GRID,
-    estimate_all,
-    make_estimators,
-    relative_estimation_error,
-    round_terms_of_all,
-)
-from hermes_core.ope.reward_model import (
-    RewardFeatures,
-    assign_folds,
-    cross_fitted_reward_model,
-    make_reward_model,
-)
-from hermes_core.ope.tuning import SlopeTuned, slope_select
+import importlib
+from typing import Any
+
+_EXPORTS: dict[str, str] = {
+    "DirectMethod": "hermes_core.ope.direct",
+    "DoublyRobust": "hermes_core.ope.doubly_robust",
+    "DoublyRobustWithShrinkage": "hermes_core.ope.doubly_robust",
+    "ESTIMATORS": "hermes_core.ope.registry",
+    "GateDecision": "hermes_core.ope.gate",
+    "Interval": "hermes_core.ope.intervals",
+    "InverseProbabilityWeighting": "hermes_core.ope.importance_weighting",
+    "OBP_TUNING_GRID": "hermes_core.ope.registry",
+    "OPEInputError": "hermes_core.ope.inputs",
+    "OffPolicyEstimator": "hermes_core.ope.base",
+    "OpeInputs": "hermes_core.ope.inputs",
+    "RewardFeatures": "hermes_core.ope.reward_model",
+    "RoundTerms": "hermes_core.ope.base",
+    "SelfNormalizedDoublyRobust": "hermes_core.ope.doubly_robust",
+    "SelfNormalizedInverseProbabilityWeighting": "hermes_core.ope.importance_weighting",
+    "SlopeTuned": "hermes_core.ope.tuning",
+    "SwitchDoublyRobust": "hermes_core.ope.doubly_robust",
+    "assign_folds": "hermes_core.ope.reward_model",
+    "bootstrap_interval": "hermes_core.ope.intervals",
+    "bootstrap_intervals": "hermes_core.ope.intervals",
+    "bootstrap_replicates": "hermes_core.ope.intervals",
+    "cluster_terms": "hermes_core.ope.intervals",
+    "cross_fitted_reward_model": "hermes_core.ope.reward_model",
+    "estimate_all": "hermes_core.ope.registry",
+    "make_estimators": "hermes_core.ope.registry",
+    "make_reward_model": "hermes_core.ope.reward_model",
+    "normal_interval": "hermes_core.ope.intervals",
+    "relative_estimation_error": "hermes_core.ope.registry",
+    "round_terms_of_all": "hermes_core.ope.registry",
+    "slope_select": "hermes_core.ope.tuning",
+    "uplift_gate": "hermes_core.ope.gate",
+}
+
+
+
+def __getattr__(name: str) -> Any:
+    """Import on first use, so that reading ``hermes_core.ope.params`` (every parameter check
+    does) does not pay for scikit-learn and the estimators."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'hermes_core.ope' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "ESTIMATORS",

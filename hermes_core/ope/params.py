@@ -17,6 +17,8 @@ from hermes_core.params_models import StrictModel
 class OpenBanditParams(StrictModel):
     """The two published Open Bandit Dataset experiments (Saito et al., 2021)."""
 
+    # True: run the two experiments, and a missing sample is an error (MissingDataError), not a skip.
+    enabled: bool = True
     path: str = "../shared/data/open_bandit_dataset"
     campaign: Literal["all", "men", "women"] = "all"
     n_bootstrap_runs: int = Field(30, ge=1, le=1000)
@@ -48,7 +50,7 @@ class OpeParams(StrictModel):
     target_temperatures: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
     n_world_log_resamples: int = Field(20, ge=1, le=1000)
     # None: every fresh world log has as many requests as the ingested one (world.n_requests).
-    world_n_requests: int | None = Field(None, ge=50, le=1_000_000)
+    world_n_requests: int | None = Field(5000, ge=50, le=1_000_000)
     world_main_target: str = "greedy-true"
     ipw_clip_sweep: tuple[float, ...] = (5.0, 20.0, 100.0)
     gate_challenger_temperature: float = Field(0.5, gt=0.0, le=1e3)

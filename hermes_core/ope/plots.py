@@ -105,32 +105,42 @@ def clipping_and_normalisation(table: pd.DataFrame, target: str, rmse: pd.DataFr
     return fig
 
 
-def obd_comparison(table: pd.DataFrame) -> Figure:
-    """Experiment 2: our relative errors (mean ± std over bootstrap runs) beside OBP's."""
+def obd_comparison(agreement: pd.DataFrame) -> Figure:
+    """Experiment 2: our mean relative error beside OBP's, each ± two standard errors of its
+    mean (``agreement``: :func:`hermes_core.ope.conclusions.obd_agreement`, whose columns
+    ``ours_se`` and ``published_se`` are std / sqrt(runs))."""
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    ours = table["bts-from-random"]
-    published = table["published bts-from-random"]
-    x = np.arange(len(table))
-    ax.bar(x - 0.2, ours["mean"], 0.4, yerr=ours["std"], capsize=3, label="Hermes", color="#3c6fb5")
-    ax.bar(x + 0.2, published["mean"], 0.4, yerr=published["std"], capsize=3, label="OBP (published)",
-           color="#bbbbbb")  # fmt: skip
-    ax.set_xticks(x, table.index, rotation=25, ha="right")
-    ax.set_ylabel("relative estimation error")
-    ax.set_title("Open Bandit, experiment 2: BTS evaluated on the random logs")
+    x = np.arange(len(agreement))
+    ax.bar(x - 0.2, agreement["ours"], 0.4, yerr=2 * agreement["ours_se"], capsize=3, label="Hermes",
+           color="#3c6fb5")  # fmt: skip
+    ax.bar(x + 0.2, agreement["published"], 0.4, yerr=2 * agreement["published_se"], capsize=3,
+           label="OBP (published)", color="#bbbbbb")  # fmt: skip
+    for i, within in enumerate(agreement["within_2_se"]):
+        if not within:
+            ax.annotate("≠", (i, 0), xycoords=("data", "axes fraction"), ha="center", va="bottom", fontsize=11)
+    ax.set_xticks(x, agreement.index, rotation=25, ha="right")
+    ax.set_ylabel("mean relative estimation error")
+    ax.set_title("Open Bandit, experiment 2: BTS on the random logs (bars: ± 2 SE of the mean; ≠: differ)")
     ax.legend(loc="upper left", ncol=2)
     fig.tight_layout()
     return fig
 
 
 def gate_intervals(table: pd.DataFrame) -> Figure:
-    """Estimated uplift with its interval and the true uplift, per challenger."""
+    """Estimated uplift with its interval and the true uplift, per challenger; an interval that
+    misses the true uplift is drawn in red."""
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * len(table)))
     y = np.arange(len(table))
     uplift = table["uplift"].astype(float)
     low, high = table["ci_low"].astype(float), table["ci_high"].astype(float)
-    ax.errorbar(uplift, y, xerr=[uplift - low, high - uplift], fmt="o", color="#3c6fb5", capsize=4,
-                label="DR uplift and interval")  # fmt: skip
-    ax.plot(table["true_uplift"].astype(float), y, "k*", ms=10, label="true uplift")
+    truth = table["true_uplift"].astype(float)
+    holds = (low <= truth) & (truth <= high)
+    for mask, colour, label in ((holds, "#3c6fb5", "DR uplift, interval holds the truth"),
+                                (~holds, "#b5543c", "DR uplift, interval MISSES the truth")):  # fmt: skip
+        if mask.any():
+            ax.errorbar(uplift[mask], y[mask.to_numpy()], xerr=[(uplift - low)[mask], (high - uplift)[mask]],
+                        fmt="o", color=colour, capsize=4, label=label)  # fmt: skip
+    ax.plot(truth, y, "k*", ms=10, label="true uplift")
     ax.axvline(0, color="#b5543c", lw=1)
     ax.set_yticks(y, [f"{name}\n→ {decision}" for name, decision in zip(table.index, table["decision"])])
     ax.set_xlabel("V(challenger) − V(champion), clicks per impression")

@@ -8,21 +8,26 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from hermes_core.adapters.open_bandit import (
     PUBLISHED_BTS_FROM_RANDOM_ALL,
+    PUBLISHED_SOURCE,
     OpenBanditExperimentResult,
     bernoulli_ts_action_dist,
     evaluate_bts_from_random,
     evaluate_random_from_bts,
     read_open_bandit_logs,
 )
+from hermes_core.evaluation.verdict import truth_in_interval
 from hermes_core.ope.base import OffPolicyEstimator
+from hermes_core.ope.conclusions import obd_agreement
 from hermes_core.ope.params import OpeParams
 from hermes_core.ope.registry import make_estimators
 from hermes_core.ope.shadow import (
@@ -36,7 +41,13 @@ from hermes_core.ope.shadow import (
     uniform_policy,
 )
 from hermes_core.ope.world_experiments import WorldStudy, fit_world_log, resample_seeds
-from hermes_core.workspace import SHARED_DATA_ENV, Workspace, project_root
+from hermes_core.workspace import (
+    SHARED_DATA_ENV,
+    MissingDataError,
+    Workspace,
+    resolve_project_path,
+    shared_data_dir,
+)
 from hermes_core.world.policies import resimulate
 from hermes_core.world.world import World
 
@@ -68,22 +79,48 @@ def load_world(workspace: Workspace) -> tuple[World | None, str]:
 
 def obd_root(params: OpeParams) -> Path:
     """The Open Bandit folder: ``$HERMES_SHARED_DATA/open_bandit_dataset`` when that variable is
-    set, else ``ope.obd.path`` (relative to the project root)."""
+    set (:func:`~hermes_core.workspace.shared_data_dir`), else ``ope.obd.path``, a relative path
+    being resolved against the original repository
+    (:func:`~hermes_core.workspace.resolve_project_path`, which also works inside DVC's experiment
+    copies under ``.dvc/tmp/exps/``)."""
     if os.environ.get(SHARED_DATA_ENV):
-        return Path(os.environ[SHARED_DATA_ENV]) / OBD_FOLDER
-    path = Path(params.obd.path)
-    return path if path.is_absolute() else (project_root() / path).resolve()
+        return shared_data_dir() / OBD_FOLDER
+    return resolve_project_path(params.obd.path)
 
 
-def obd_missing_reason(root: Path, campaign: str) -> str | None:
-    """Why the Open Bandit sample cannot be used, or ``None`` when its four files are there."""
-    needed = [root / policy / campaign / name for policy in ("random", "bts")
-              for name in (f"{campaign}.csv", "item_context.csv")]  # fmt: skip
-    missing = [str(path) for path in needed if not path.is_file()]
+def obd_needed_files(root: Path, campaign: str) -> list[Path]:
+    """The four files the two experiments read: each policy's log and item file."""
+    return [root / policy / campaign / name for policy in ("random", "bts")
+            for name in (f"{campaign}.csv", "item_context.csv")]  # fmt: skip
+
+
+def locate_obd(params: OpeParams) -> Path | None:
+    """The Open Bandit folder to read, or ``None`` when ``ope.obd.enabled`` is false.
+
+    Enabled and a file missing is an error, not a silent skip: raises
+    :class:`~hermes_core.workspace.MissingDataError` naming the missing files, the resolved folder
+    and the three ways out (``ope.obd.path``, ``$HERMES_SHARED_DATA``, ``ope.obd.enabled: false``).
+    """
+    if not params.obd.enabled:
+        return None
+    root = obd_root(params)
+    missing = [path for path in obd_needed_files(root, params.obd.campaign) if not path.is_file()]
     if missing:
-        return (f"Open Bandit sample not found (missing {', '.join(missing)}); set $HERMES_SHARED_DATA or "
-                "ope.obd.path. The Open Bandit experiments are skipped and metrics record obd: null.")  # fmt: skip
-    return None
+        origin = (f"${SHARED_DATA_ENV}/{OBD_FOLDER}" if os.environ.get(SHARED_DATA_ENV)
+                  else f"ope.obd.path = {params.obd.path!r}")  # fmt: skip
+        raise MissingDataError(
+            f"Open Bandit sample incomplete: missing {', '.join(str(p) for p in missing)} in the folder {root} "
+            f"(resolved from {origin}). Point ope.obd.path (relative to the repository) or ${SHARED_DATA_ENV} "
+            f"(its {OBD_FOLDER}/ subfolder) at the sample, or set ope.obd.enabled: false to skip the "
+            "Open Bandit experiments."
+        )
+    return root
+
+
+def obd_skip_note(params: OpeParams) -> str:
+    """The sentence the notebook and the diagnostics give when the experiments are switched off."""
+    return ("Open Bandit experiments skipped by the parameter ope.obd.enabled: false; their metrics are "
+            "recorded as null.")
 
 
 def stage_estimators(params: OpeParams) -> dict[str, OffPolicyEstimator]:
@@ -108,8 +145,7 @@ def bts_target(params: OpeParams, root: Path) -> tuple[np.ndarray | None, str]:
         return None, "BTS's logged action share per slot (context-free; OBP's production prior not supplied)"
     import yaml
 
-    path = Path(params.obd.bts_prior_yaml)
-    path = path if path.is_absolute() else project_root() / path
+    path = resolve_project_path(params.obd.bts_prior_yaml)
     prior = yaml.safe_load(path.read_text(encoding="utf-8"))[params.obd.campaign]
     simulated = bernoulli_ts_action_dist(np.asarray(prior["alpha"]), np.asarray(prior["beta"]),
                                          n_sim=params.obd.n_sim_bts, seed=params.seed)  # fmt: skip
@@ -173,22 +209,38 @@ def obd_table(results: dict[str, OpenBanditExperimentResult], slope_tuning: bool
     return table
 
 
-def obd_metrics(results: dict[str, OpenBanditExperimentResult] | None) -> dict[str, object] | None:
-    """``{experiment: {estimator: {relative_ee_mean, relative_ee_std}, ground_truth, n_runs}}``."""
-    if results is None:
-        return None
-    metrics: dict[str, object] = {}
-    for experiment, result in results.items():
-        metrics[experiment] = {
-            "ground_truth": result.ground_truth,
-            "n_runs": result.n_runs,
-            "estimators": {name: {"relative_ee_mean": s["mean"], "relative_ee_std": s["std"]}
-                           for name, s in result.summary().items()},  # fmt: skip
-        }
-    return metrics
-
-
 # ----------------------------------------------------------------------------- world
+DISPLAY_UNITS: dict[str, tuple[float, str]] = {
+    "relative_ee_mean": (100.0, "mean relative error (%)"),
+    "relative_ee_std": (100.0, "sd of relative error (%)"),
+    "bias": (1e3, "bias (10⁻³)"),
+    "std": (1e3, "sd of V̂ − V (10⁻³)"),
+    "rmse": (1e3, "RMSE (10⁻³)"),
+    "interval_width": (1e3, "interval width (10⁻³)"),
+    "coverage": (100.0, "coverage (%)"),
+    "coverage_of_mean_truth": (100.0, "coverage of the mean truth (%)"),
+}
+"""How each summary column is shown: relative errors and coverages in percent, values in
+10⁻³ clicks per impression, so that one column never mixes notations."""
+
+
+def in_display_units(summary: pd.DataFrame) -> pd.DataFrame:
+    """The :data:`DISPLAY_UNITS` columns of a summary table, scaled and renamed with their unit
+    (other columns, e.g. ``n_resamples``, are left out: the caption states them)."""
+    kept = [column for column in summary.columns if column in DISPLAY_UNITS]
+    scaled = summary[kept].astype(float).mul([DISPLAY_UNITS[c][0] for c in kept], axis=1)
+    scaled.columns = [DISPLAY_UNITS[c][1] for c in kept]
+    return scaled
+
+
+def sweep_formats(columns: list[str] | pd.Index) -> dict[str, str]:
+    """Format of each :func:`sweep_table` column for ``DataFrame.style.format``: one notation
+    per column (percent for errors and the sample share, scientific for propensities)."""
+    fixed = {"truth": "{:.4f}", "kl": "{:.3f}", "min_pscore_played": "{:.1e}", "pscore_p01_played": "{:.1e}",
+             "max_weight": "{:.1f}", "effective_sample_share": "{:.1%}"}  # fmt: skip
+    return {c: fixed.get(c, "{:.2%}" if c.startswith("relative_ee_mean[") else "{:.4g}") for c in columns}
+
+
 def world_table(study: WorldStudy, target: str) -> pd.DataFrame:
     """The summary rows of one target, estimators in the order of the study."""
     summary = study.summary()
@@ -236,28 +288,46 @@ def bias_t_statistic(errors: pd.Series) -> float:
     return float(errors.mean() / (errors.std(ddof=1) / math.sqrt(len(errors))))
 
 
-def world_metrics(study: WorldStudy, params: OpeParams) -> dict[str, object]:
-    """Metrics of the world study: the main target's per-estimator ``relative_ee_mean``,
-    ``bias``, ``std``, ``coverage`` (``estimators``), the same per target (``by_target``),
-    and each target's mean importance weight and divergence."""
+LOGGING_CHECK_ROWS: dict[str, str] = {
+    "mean weight − 1": "mean_weight",
+    "IPS − on-policy click rate": "ipw_minus_click_rate",
+    "IPS − truth V of the log": "ipw_minus_truth",
+}
+"""Rows of :func:`logging_check_summary` and the :func:`logging_check` column behind each."""
+
+
+def logging_check_summary(check: pd.DataFrame, scale: float = 1e3) -> pd.DataFrame:
+    """:func:`logging_check` over the logs, in units of ``1/scale`` (10⁻³ by default): per row of
+    :data:`LOGGING_CHECK_ROWS`, the ``mean``, its ``standard error`` :math:`s/\\sqrt R` (ddof 1,
+    NaN with one log), ``min`` and ``max`` over the ``R`` logs. The mean weight enters as
+    ``mean_weight - 1`` so that every row is a deviation from its exact value (0)."""
+    rows = {}
+    for label, column in LOGGING_CHECK_ROWS.items():
+        values = (check[column] - 1.0 if column == "mean_weight" else check[column]) * scale
+        rows[label] = {
+            "mean": float(values.mean()),
+            "standard error": float(values.std(ddof=1) / math.sqrt(len(values))) if len(values) > 1 else math.nan,
+            "min": float(values.min()),
+            "max": float(values.max()),
+        }
+    return pd.DataFrame(rows).T
+
+
+def clipping_variants(params: OpeParams) -> list[str]:
+    """IPS, its clipped variants (``ope.ipw_clip_sweep``), SNIPS, DR and SNDR, in that order."""
+    return ["ipw", *(f"ipw-clip@{clip:g}" for clip in params.ipw_clip_sweep), "snipw", "dr", "sndr"]
+
+
+def clipping_tables(study: WorldStudy, params: OpeParams, sweep: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(main, rmse)``: the main target's relative error, bias, std, RMSE and coverage of every
+    :func:`clipping_variants` estimator, and the RMSE of each on every non-logging target
+    (rows from the most to the least often logged actions, by the sweep's 1% propensity quantile)."""
     summary = study.summary()
-    keep = ["relative_ee_mean", "relative_ee_std", "bias", "std", "coverage"]
-
-    def rows(target: str) -> dict[str, dict[str, float]]:
-        return {name: {k: float(v) for k, v in row[keep].items()} for name, row in summary.loc[target].iterrows()}
-
-    targets = study.target_summary()
-    return {
-        "main_target": params.world_main_target,
-        "n_resamples": study.n_resamples,
-        "n_requests_per_resample": study.n_requests,
-        "interval": f"{study.interval_method} {study.ci_level:g}, request as the resampling unit",
-        "estimators": rows(params.world_main_target),
-        "by_target": {target: rows(target) for target in targets.index},
-        "targets": {target: {"truth_mean": float(r["truth"]), "mean_weight": float(r["mean_weight"]),
-                             "kl": float(r["kl"]), "effective_sample_share": float(r["effective_sample_share"])}
-                    for target, r in targets.iterrows()},  # fmt: skip
-    }
+    variants = clipping_variants(params)
+    main = summary.loc[params.world_main_target].loc[variants, ["relative_ee_mean", "bias", "std", "rmse", "coverage"]]
+    order = sweep.sort_values("pscore_p01_played", ascending=False).index
+    rmse = summary["rmse"].unstack("estimator").loc[order, variants]
+    return main, rmse
 
 
 # ----------------------------------------------------------------------------- gate
@@ -269,7 +339,12 @@ class GateRun:
     reports: dict[str, GateReport]
 
     def table(self) -> pd.DataFrame:
-        return pd.DataFrame({name: report.as_dict() for name, report in self.reports.items()}).T
+        """One row per challenger: :meth:`GateReport.as_dict` and ``true_uplift_in_interval``
+        (whether the uplift interval holds the world's true uplift)."""
+        rows = {name: {**report.as_dict(), "true_uplift_in_interval": truth_in_interval(
+                    report.true_uplift, report.decision.ci_low, report.decision.ci_high)}
+                for name, report in self.reports.items()}  # fmt: skip
+        return pd.DataFrame(rows).T
 
     def costs(self) -> pd.DataFrame:
         """Challenger scoring cost per challenger (timings: not deterministic, not in metrics)."""
@@ -302,11 +377,113 @@ def run_gate(world: World, params: OpeParams) -> GateRun:
     return GateRun(shadows, reports)
 
 
-def gate_metrics(run: GateRun, params: OpeParams) -> dict[str, object]:
-    """The main challenger's ``uplift``, ``ci_low``, ``ci_high``, ``decision``, ``true_uplift``
-    (top level) and every challenger's under ``challengers``; no timings."""
-    keep = ("uplift", "ci_low", "ci_high", "decision", "true_uplift", "true_champion_value",
-            "true_challenger_value", "decision_right", "level", "method")  # fmt: skip
-    every = {name: {k: v for k, v in report.as_dict().items() if k in keep} for name, report in run.reports.items()}
-    main = f"softmax-true@{params.gate_challenger_temperature:g}"
-    return {"champion": "logging", "challenger": main, **every[main], "challengers": every}
+# ----------------------------------------------------------------------------- metrics
+WORLD_METRIC_ESTIMATORS: tuple[str, ...] = ("dm", "ipw", "snipw", "dr")
+WORLD_COVERAGE_ESTIMATORS: tuple[str, ...] = ("dr", "ipw")
+OBD_METRIC_ESTIMATORS: tuple[str, ...] = ("ipw", "snipw", "dr")
+
+
+def headline_metrics(study: WorldStudy | None, obd_results: Mapping[str, OpenBanditExperimentResult] | None,
+                     gate_run: GateRun | None, params: OpeParams) -> dict[str, dict[str, float | int | None]]:
+    """``metrics/ope.json``: eleven headline numbers, two levels, ``None`` where a part did not run.
+
+    * ``world``, on ``ope.world_main_target``: ``<est>_mean_relative_error`` (mean over the fresh
+      logs of :math:`|\\hat V - V| / V`) of DM, IPS, SNIPS and DR, and ``<est>_coverage`` (share
+      of logs whose interval holds :math:`V`) of DR and IPS;
+    * ``obd_bts_from_random``, Open Bandit experiment 2 (the published one):
+      ``<est>_mean_relative_error`` of IPS, SNIPS and DR over the bootstrap runs;
+    * ``gate``: ``right_decision_share`` over the challengers, and ``main_promoted`` (1 when the
+      ``gate_challenger_temperature`` challenger was promoted, else 0).
+
+    Everything else (per-target tables, notes, the Open Bandit table, gate details, timings)
+    goes to :func:`stage_diagnostics`. No timing enters here.
+    """
+    world: dict[str, float | int | None] = {f"{name}_mean_relative_error": None for name in WORLD_METRIC_ESTIMATORS}
+    world.update({f"{name}_coverage": None for name in WORLD_COVERAGE_ESTIMATORS})
+    if study is not None:
+        main = study.summary().loc[params.world_main_target]
+        for name in WORLD_METRIC_ESTIMATORS:
+            world[f"{name}_mean_relative_error"] = float(main.loc[name, "relative_ee_mean"])
+        for name in WORLD_COVERAGE_ESTIMATORS:
+            world[f"{name}_coverage"] = float(main.loc[name, "coverage"])
+    obd: dict[str, float | int | None] = {f"{name}_mean_relative_error": None for name in OBD_METRIC_ESTIMATORS}
+    if obd_results is not None:
+        summary = obd_results["bts-from-random"].summary()
+        for name in OBD_METRIC_ESTIMATORS:
+            obd[f"{name}_mean_relative_error"] = summary[name]["mean"]
+    gate: dict[str, float | int | None] = {"right_decision_share": None, "main_promoted": None}
+    if gate_run is not None:
+        reports = gate_run.reports
+        gate["right_decision_share"] = float(np.mean([report.right for report in reports.values()]))
+        gate["main_promoted"] = int(reports[main_challenger(params)].decision.decision == "promote")
+    return {"world": world, "obd_bts_from_random": obd, "gate": gate}
+
+
+def headline_table(metrics: Mapping[str, Mapping[str, float | int | None]]) -> pd.DataFrame:
+    """:func:`headline_metrics` as a two-column table (block, metric) -> value, ``None`` as NaN."""
+    rows = [(block, key, math.nan if value is None else float(value))
+            for block, values in metrics.items() for key, value in values.items()]  # fmt: skip
+    return pd.DataFrame(rows, columns=["block", "metric", "value"]).set_index(["block", "metric"])
+
+
+def main_challenger(params: OpeParams) -> str:
+    """Name of the gate's main challenger, Plackett-Luce on true relevance at ``gate_challenger_temperature``."""
+    return f"softmax-true@{params.gate_challenger_temperature:g}"
+
+
+def _nested(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """A (target, estimator)-indexed frame as ``{target: {estimator: {column: value}}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for (target, estimator), row in frame.iterrows():
+        out.setdefault(str(target), {})[str(estimator)] = {k: float(v) for k, v in row.items()}
+    return out
+
+
+def stage_diagnostics(params: OpeParams, *, world_note: str, study: WorldStudy | None,
+                      logging_summary: pd.DataFrame | None, obd_note: str,
+                      obd_results: Mapping[str, OpenBanditExperimentResult] | None,
+                      obd_summary: pd.DataFrame | None, gate_run: GateRun | None,
+                      timings: Mapping[str, float]) -> dict[str, Any]:
+    """``reports/diagnostics/ope.json``: everything behind :func:`headline_metrics`.
+
+    ``world``: the note, protocol (target, logs, requests, interval), every (target, estimator)
+    summary row, every target's diagnostics and the logging-policy check (10⁻³ units);
+    ``obd``: the note, each experiment's truth, runs and per-estimator summary, and the
+    comparison with the published table (:func:`hermes_core.ope.conclusions.obd_agreement`);
+    ``gate``: every challenger's report (with whether its interval holds the true uplift) and
+    its scoring cost; ``timings_seconds``: wall time of each part (varies between runs).
+    """
+    world: dict[str, Any] = {"note": world_note}
+    if study is not None:
+        world.update({
+            "main_target": params.world_main_target,
+            "n_resamples": study.n_resamples,
+            "n_requests_per_resample": study.n_requests,
+            "interval": f"{study.interval_method} {study.ci_level:g}, request as the resampling unit",
+            "summary": _nested(study.summary()),
+            "targets": {str(target): {k: float(v) for k, v in row.items()}
+                        for target, row in study.target_summary().iterrows()},  # fmt: skip
+        })  # fmt: skip
+        if logging_summary is not None:
+            world["logging_check_per_mille"] = {str(k): dict(v) for k, v in logging_summary.T.to_dict().items()}
+    obd: dict[str, Any] = {"enabled": params.obd.enabled, "campaign": params.obd.campaign, "note": obd_note}
+    if obd_results is not None:
+        obd["experiments"] = {
+            experiment: {"ground_truth": result.ground_truth, "n_runs": result.n_runs, "estimators": result.summary()}
+            for experiment, result in obd_results.items()
+        }  # fmt: skip
+        obd["published_source"] = PUBLISHED_SOURCE
+        if obd_summary is not None:
+            ours, published = obd_summary["bts-from-random"], obd_summary["published bts-from-random"]
+            agreement = obd_agreement(ours["mean"], ours["std"], obd_results["bts-from-random"].n_runs,
+                                      published["mean"], published["std"])  # fmt: skip
+            obd["agreement_with_published"] = {str(name): {k: (bool(v) if k == "within_2_se" else float(v))
+                                                           for k, v in row.items()}
+                                               for name, row in agreement.iterrows()}  # fmt: skip
+    gate: dict[str, Any] | None = None
+    if gate_run is not None:
+        gate = {"champion": "logging", "main_challenger": main_challenger(params),
+                "challengers": gate_run.table().T.to_dict(),
+                "scoring_costs": {str(name): {k: float(v) for k, v in row.items()}
+                                  for name, row in gate_run.costs().iterrows()}}  # fmt: skip
+    return {"world": world, "obd": obd, "gate": gate, "timings_seconds": dict(timings)}

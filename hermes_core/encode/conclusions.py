@@ -1,0 +1,329 @@
+"""The conclusions of the encode stage, phrased from the numbers its notebook shows.
+
+Every statement that one model does better than another goes through
+:mod:`hermes_core.evaluation.verdict`: the paired bootstrap interval of the difference
+(:func:`~.stage.model_differences` over users, :func:`~.stage.query_differences` over held-out
+queries) decides between "beats", "ties with" and "loses to", and a tie is written as a tie.
+The thresholds a sentence applies are the constants of this module, each with the reason for
+its value. :func:`encode_conclusions` returns Markdown bullet lines; every number in them
+appears in a table of the notebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hermes_core.evaluation.verdict import Comparison, compare_interval
+
+ALPHA_DESIGN_CLAIM = 0.95
+"""The design note's claim: visual text queries drive the fused model's ``alpha_vision`` towards 0.95."""
+
+ALPHA_CLAIM_THRESHOLD = 0.9
+"""The claim "alpha_vision towards 0.95" is read as "at least 0.9": within 0.05 of the claimed
+value, i.e. the image weighs at least nine times the text (0.9 / 0.1). The claim *holds* when
+the whole bootstrap interval of the visual queries' mean ``alpha_vision`` lies at or above this
+value, *does not hold* when the whole interval lies below it, and is *undecided* otherwise."""
+
+EQUAL_WEIGHT_TOLERANCE = 0.05
+"""A mean ``alpha_vision`` within this distance of 0.5 counts as "equal weights": the two
+modalities then weigh between 45:55 and 55:45, and since
+:math:`Z_j - \\tfrac12(v_jW_v + t_jW_t) = (\\alpha_v - \\tfrac12)(v_jW_v - t_jW_t)` the fused vector
+lies within a twentieth of the distance between the two modality terms from their equal-weight
+average. The attention starts there (logits near 0), so this also reads "training barely moved it"."""
+
+
+DIGITS = 4
+"""Decimals of every difference and interval in the conclusions, as in the notebook's tables."""
+
+
+@dataclass(frozen=True)
+class EncodeFindings:
+    """The numbers the conclusions are phrased from (all shown in the notebook's tables)."""
+
+    source: str
+    modality_counts: dict[str, int]
+    cold_table: pd.DataFrame  # one row per model: ndcg_col, recall_col, users scored / excluded
+    ndcg_col: str  # e.g. "NDCG@10"
+    recall_col: str  # e.g. "recall@50"
+    n_cold_items: int
+    differences: pd.DataFrame  # stage.model_differences: first, second, difference, ci_low, ci_high
+    trained: tuple[str, ...]  # labels of the trained towers
+    best_epochs: dict[str, int]  # label -> kept epoch
+    max_epochs: int
+    purity: pd.DataFrame  # stage.purity_table
+    # index_type, tower, k, recall_at_k, two_stage_recall, certified, n_vectors, n_queries, qps, exact_qps
+    index: dict[str, Any]
+    level: float = 0.95
+    query_k: int | None = None
+    query_table: pd.DataFrame | None = None  # NDCG@k by model (rows) and kind (columns)
+    query_differences: pd.DataFrame | None = None  # stage.query_differences, index (kind, "A - B")
+    alpha_by_kind: pd.DataFrame | None = None  # stage.alpha_by_query_kind
+    fused_alpha_history: tuple[float, ...] | None = None  # mean alpha_vision of the training positives, per epoch
+    fused_kept_epoch: int | None = None
+    user_alpha: dict[str, float] | None = None  # stage.user_alpha_summary
+
+
+def comparison(differences: pd.DataFrame, first: str, second: str, level: float) -> Comparison | None:
+    """The :class:`~hermes_core.evaluation.verdict.Comparison` of row ``"first - second"``, or
+    of its mirror ``"second - first"`` negated (difference :math:`-d`, interval
+    :math:`[-d_{hi}, -d_{lo}]`); ``None`` when the table has neither or the interval is undefined."""
+    label, mirror = f"{first} - {second}", f"{second} - {first}"
+    if label in differences.index:
+        row = differences.loc[label]
+        values = (row["difference"], row["ci_low"], row["ci_high"])
+    elif mirror in differences.index:
+        row = differences.loc[mirror]
+        values = (-row["difference"], -row["ci_high"], -row["ci_low"])
+    else:
+        return None
+    if not np.isfinite(values).all():
+        return None
+    return compare_interval(*values, level)
+
+
+def _sentence(differences: pd.DataFrame, first: str, second: str, measure: str, level: float,
+              name_b: str | None = None) -> str | None:
+    found = comparison(differences, first, second, level)
+    return None if found is None else found.sentence(f"`{first}`", name_b or f"`{second}`", measure, digits=DIGITS)
+
+
+def modality_line(counts: dict[str, int]) -> str:
+    return (f"- Items encoded: {counts['items']}. Without text: {counts['text_missing']}; without an image file: "
+            f"{counts['image_missing']}; with a corrupt image: {counts['image_corrupt']}; with neither modality (not "
+            f"recommendable from content): {counts['neither']}.")
+
+
+def cold_start_lines(findings: EncodeFindings) -> list[str]:
+    """The model of highest mean NDCG against the runner-up and the baselines; the fused tower
+    against the better single modality, concat and popularity; image against text."""
+    f, level = findings, findings.level
+    ndcg, recall = f.cold_table[f.ndcg_col], f.cold_table[f.recall_col]
+    ranked = sorted(ndcg.index, key=lambda name: (-ndcg[name], name))
+    best = ranked[0]
+    users = int(f.cold_table["users scored (NDCG)"].iloc[0] + f.cold_table["users excluded (NDCG)"].iloc[0])
+    kind = "an untrained baseline" if best not in f.trained else "a trained tower"
+    evidence = [
+        _sentence(f.differences, best, other, f.ndcg_col, level, name_b=f"`{other}`{note}")
+        for other, note in ((ranked[1] if len(ranked) > 1 else None, " (the runner-up)"),
+                            ("popularity", ""), ("random", ""))
+        if other is not None and other != best
+    ]
+    lines = [f"- Cold start ({f.n_cold_items} cold items, full ranking, {users} users): the highest mean "
+             f"{f.ndcg_col} is `{best}` ({kind}; {ndcg[best]:.4f}, {f.recall_col} {recall[best]:.4f}); popularity "
+             f"reaches {ndcg.get('popularity', float('nan')):.4f} and random {ndcg.get('random', float('nan')):.4f}. "
+             + "; ".join(s for s in evidence if s) + "."]
+    singles = [name for name in ("text", "image") if name in ndcg.index]
+    if "fused" in ndcg.index and singles:
+        best_single = max(singles, key=lambda name: ndcg[name])
+        parts = [_sentence(f.differences, "fused", best_single, f.ndcg_col, level,
+                           name_b=f"`{best_single}` (the better single-modality tower)")]
+        versus_concat = comparison(f.differences, "fused", "concat", level)
+        if versus_concat is not None:
+            effect = {"ties with": "add nothing measurable over", "beats": "do better than",
+                      "loses to": "do worse than"}[versus_concat.verdict]
+            parts.append(versus_concat.sentence("`fused`", "`concat`", f.ndcg_col, digits=DIGITS)
+                         + f", so the query-conditioned weights {effect} a fixed concatenation of the two modalities")
+        parts.append(_sentence(f.differences, "fused", "popularity", f.ndcg_col, level))
+        lines.append("- " + "; ".join(p for p in parts if p) + ".")
+        image_text = _sentence(f.differences, "image", "text", f.ndcg_col, level)
+        if image_text:
+            lines.append(f"- {image_text}.")
+    elif "fused" not in ndcg.index:
+        lines.append(f"- Source `{f.source}` has no images: only the text tower was trained; the image, concat and "
+                     f"fused entries of the metrics are null.")
+    return lines
+
+
+def training_line(findings: EncodeFindings, feedback: str) -> str:
+    """The best trained tower against the untrained text cosine, and where validation peaked."""
+    f = findings
+    ndcg = f.cold_table[f.ndcg_col]
+    trained = [name for name in f.trained if name in ndcg.index]
+    best_trained = max(trained, key=lambda name: (ndcg[name], name))
+    versus = comparison(f.differences, best_trained, "text_cosine", f.level)
+    epochs = ", ".join(f"{epoch} ({label})" for label, epoch in f.best_epochs.items())
+    still_improving = [label for label, epoch in f.best_epochs.items() if epoch >= f.max_epochs]
+    text = f"- The towers learn from {feedback} on warm items. "
+    if versus is not None:
+        meaning = {"beats": "training adds measurable quality over the untrained text profile",
+                   "ties with": "training adds nothing measurable over the untrained text profile",
+                   "loses to": "training does worse than the untrained text profile"}[versus.verdict]
+        text += (versus.sentence(f"`{best_trained}` (the best trained tower)", "`text_cosine` (untrained)", f.ndcg_col,
+                                 digits=DIGITS)
+                 + f": {meaning}. ")
+    text += f"The validation NDCG on held-out warm items peaks at epoch {epochs} of {f.max_epochs}"
+    if still_improving:
+        return text + f"; {', '.join(f'`{s}`' for s in still_improving)} was still improving at the last epoch."
+    return text + (": every tower's held-out NDCG peaked before the last epoch, so longer training fits the "
+                   "training pairs without helping held-out items.")
+
+
+def purity_line(purity: pd.DataFrame) -> str | None:
+    """How far each modality's nearest neighbours go from chance to perfect label purity:
+    :math:`(p - c) / (1 - c)` with :math:`p` the purity and :math:`c` the chance level."""
+    if purity.empty:
+        return None
+    column = purity.columns[0]
+    label = column.split(" purity")[0]
+    parts = []
+    for modality, row in purity.iterrows():
+        p, c = row[column], row["chance"]
+        share = (p - c) / (1 - c) if c < 1 else float("nan")
+        parts.append(f"{modality} {p:.4f} ({share:.0%} of the way from chance {c:.4f} to 1)")
+    return f"- Share of the 10 nearest neighbours with the item's {label}: " + "; ".join(parts) + "."
+
+
+def alpha_claim(alpha_by_kind: pd.DataFrame) -> str:
+    """``holds``, ``does not hold`` or ``is undecided``: the visual queries' interval against
+    :data:`ALPHA_CLAIM_THRESHOLD` (see there)."""
+    row = alpha_by_kind.loc["visual"]
+    if row["ci_low"] >= ALPHA_CLAIM_THRESHOLD:
+        return "holds"
+    if row["ci_high"] < ALPHA_CLAIM_THRESHOLD:
+        return "does not hold"
+    return "is undecided"
+
+
+def alpha_line(alpha_by_kind: pd.DataFrame, level: float) -> str:
+    """The design claim on visual queries, and visual against content queries."""
+    visual, content, gap = (alpha_by_kind.loc[name] for name in ("visual", "content", "visual - content"))
+    text = (f"- The design's claim (alpha_vision towards {ALPHA_DESIGN_CLAIM} for visual queries, read as at least "
+            f"{ALPHA_CLAIM_THRESHOLD}) {alpha_claim(alpha_by_kind)}: the {int(visual['queries'])} held-out visual "
+            f"queries give a mean alpha_vision of {visual['mean']:.4f} "
+            f"[{visual['ci_low']:.4f}, {visual['ci_high']:.4f}] "
+            f"({level:.0%} interval) and the {int(content['queries'])} content queries {content['mean']:.4f} "
+            f"[{content['ci_low']:.4f}, {content['ci_high']:.4f}]. ")
+    if not np.isfinite([gap["mean"], gap["ci_low"], gap["ci_high"]]).all():
+        return text.rstrip()
+    versus = compare_interval(gap["mean"], gap["ci_low"], gap["ci_high"], level)
+    meaning = {"beats": "higher for visual than for content queries",
+               "ties with": "not measurably different between visual and content queries",
+               "loses to": "lower for visual than for content queries"}[versus.verdict]
+    return text + (f"The attention on the image is {meaning}: visual - content "
+                   f"{versus.interval_text(digits=4)} ({level:.0%} interval, "
+                   f"{'excludes' if versus.excludes_zero else 'includes'} 0).")
+
+
+def query_lines(query_table: pd.DataFrame, query_differences: pd.DataFrame, k: int, level: float) -> list[str]:
+    """Held-out text-query retrieval per kind: every paired comparison with its verdict."""
+    lines = []
+    verdicts: dict[tuple[str, str], str] = {}
+    for kind in ("visual", "content"):
+        if kind not in query_differences.index.get_level_values("kind"):
+            continue
+        part = query_differences.loc[kind]
+        sentences = []
+        for label, row in part.iterrows():
+            if row["verdict"] == "not compared":
+                continue
+            found = compare_interval(row["difference"], row["ci_low"], row["ci_high"], level)
+            verdicts[(kind, str(label))] = found.verdict
+            sentences.append(found.sentence(f"`{row['first']}`", f"`{row['second']}`", f"NDCG@{k}", digits=DIGITS))
+        means = ", ".join(f"{model} {query_table.loc[model, kind]:.4f}" for model in query_table.index)
+        n = int(part["n_queries"].max()) if len(part) else 0
+        lines.append(f"- Held-out {kind} queries ({n}, NDCG@{k} over the whole catalogue: {means}): "
+                     + "; ".join(sentences) + ".")
+    if (verdicts.get(("visual", "fused - image")) in ("ties with", "loses to")
+            and verdicts.get(("visual", "fused - text")) == "beats"):
+        lines.append("- On visual queries the fused tower beats the text tower but not the image-only tower, which has "
+                     "no attention at all: its gain there is what the image values alone give, not the weights.")
+    return lines
+
+
+def attention_epoch_line(history: tuple[float, ...], kept: int) -> str:
+    """The fused tower's mean attention at the kept epoch and at the last one."""
+    kept_alpha, last_alpha = history[kept - 1], history[-1]
+    equal = abs(kept_alpha - 0.5) <= EQUAL_WEIGHT_TOLERANCE
+    return (f"- The fused tower kept is that of epoch {kept}, when the mean alpha_vision of its training positives was "
+            f"{kept_alpha:.4f}; by epoch {len(history)} it was {last_alpha:.4f}. "
+            + (f"At the kept epoch the attention is within {EQUAL_WEIGHT_TOLERANCE} of equal weights (0.5, where it "
+               "starts): the fused model is close to an equal-weight average of its two modality projections."
+               if equal else
+               f"At the kept epoch the attention is more than {EQUAL_WEIGHT_TOLERANCE} away from equal weights (0.5)."))
+
+
+def user_alpha_line(summary: dict[str, float], level: float) -> str:
+    """Users' attention against their true visual affinity (Spearman, interval against 0)."""
+    versus = compare_interval(summary["rho"], summary["ci_low"], summary["ci_high"], level)
+    meaning = {"beats": "rises with", "ties with": "shows no measurable relation to",
+               "loses to": "falls with"}[versus.verdict]
+    return (f"- For the {int(summary['n'])} evaluated users, mean alpha_vision is {summary['mean_alpha_vision']:.4f} "
+            f"(standard deviation {summary['std_alpha_vision']:.4f}); its Spearman correlation with the true visual "
+            f"affinity is {summary['rho']:+.4f} [{summary['ci_low']:+.4f}, {summary['ci_high']:+.4f}] ({level:.0%} "
+            f"interval, {'excludes' if versus.excludes_zero else 'includes'} 0): a user's attention on the image "
+            f"{meaning} how much the user cares about the visual side.")
+
+
+def index_line(index: dict[str, Any]) -> str:
+    """Index recall against exact search and two-stage recall; speed as measured, not compared."""
+    return (f"- The {index['index_type']} index over {index['n_vectors']} vectors of the `{index['tower']}` tower "
+            f"finds {index['recall_at_k']:.1%} of the exact top {index['k']} for the {index['n_queries']} user "
+            f"queries; "
+            f"two-stage retrieval (index, then exact rescoring) reproduces {index['two_stage_recall']:.1%} of the top "
+            f"{index['k']} by the tower's exact score and certifies {index['certified']:.1%} of the queries exact. "
+            f"Speed in this run (median of 3 timings on shared cores, not a metric): "
+            f"{index['qps'] / 1e3:,.1f} thousand queries/s against "
+            f"{index['exact_qps'] / 1e3:,.1f} thousand for exact search.")
+
+
+def encode_conclusions(findings: EncodeFindings) -> list[str]:
+    """Markdown bullet lines, one per finding, in the order of the notebook's sections."""
+    f = findings
+    is_world = f.source == "world"
+    lines = [modality_line(f.modality_counts), *cold_start_lines(f)]
+    lines.append(training_line(f, "clicks" if is_world else "positive ratings"))
+    purity = purity_line(f.purity)
+    if purity:
+        lines.append(purity)
+    if f.alpha_by_kind is not None and not f.alpha_by_kind.empty:
+        lines.append(alpha_line(f.alpha_by_kind, f.level))
+    if f.query_table is not None and f.query_differences is not None and f.query_k is not None:
+        lines.extend(query_lines(f.query_table, f.query_differences, f.query_k, f.level))
+    if f.fused_alpha_history and f.fused_kept_epoch:
+        lines.append(attention_epoch_line(f.fused_alpha_history, f.fused_kept_epoch))
+    if f.user_alpha is not None:
+        lines.append(user_alpha_line(f.user_alpha, f.level))
+    lines.append(index_line(f.index))
+    return lines
+
+
+def findings_from_stage(
+    params: Any, inputs: Any, encoded: Any, towers: dict[str, Any], evaluation: Any, differences: pd.DataFrame,
+    purity: pd.DataFrame, index_report: Any, queries: Any | None = None, query_differences: pd.DataFrame | None = None,
+    alpha_by_kind: pd.DataFrame | None = None, user_alpha: dict[str, float] | None = None,
+) -> EncodeFindings:
+    """Collect the stage's results (:mod:`.stage` objects) into :class:`EncodeFindings`."""
+    from hermes_core.encode.stage import CONFIDENCE_LEVEL, MODEL_LABELS, modality_counts
+
+    enc = params.encode
+    fused = towers.get("cross_attention")
+    return EncodeFindings(
+        source=inputs.source,
+        modality_counts=modality_counts(inputs.items, encoded),
+        cold_table=evaluation.table(),
+        ndcg_col=f"NDCG@{enc.cold_start_ndcg_k}",
+        recall_col=f"recall@{enc.cold_start_recall_k}",
+        n_cold_items=len(evaluation.cold_rows),
+        differences=differences,
+        trained=tuple(t.label for t in towers.values()),
+        best_epochs={t.label: t.best_epoch for t in towers.values()},
+        max_epochs=enc.fusion.epochs,
+        purity=purity,
+        index={"index_type": index_report.index_type, "tower": MODEL_LABELS[index_report.tower_kind],
+               "k": index_report.k, "recall_at_k": index_report.recall_at_k,
+               "two_stage_recall": index_report.two_stage_recall, "certified": index_report.two_stage_certified,
+               "n_vectors": len(index_report.stacked.item_rows), "n_queries": index_report.n_queries,
+               "qps": index_report.qps, "exact_qps": index_report.exact_qps},
+        level=CONFIDENCE_LEVEL,
+        query_k=None if queries is None else queries.k,
+        query_table=None if queries is None else queries.table,
+        query_differences=query_differences,
+        alpha_by_kind=alpha_by_kind,
+        fused_alpha_history=None if fused is None else tuple(row["alpha_vision"] for row in fused.history),
+        fused_kept_epoch=None if fused is None else fused.best_epoch,
+        user_alpha=user_alpha,
+    )

@@ -1,0 +1,1 @@
+"""Evaluation shared by every stage: comparisons with uncertainty and the verdicts drawn from them."""

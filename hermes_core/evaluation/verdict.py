@@ -1,0 +1,115 @@
+"""Beats, ties or loses: one rule for every comparison a notebook states.
+
+A notebook never says "A beats B" from two point estimates. It computes the difference
+:math:`\\Delta = m_A - m_B` of a quality measure on paired units (the same users, the same logs,
+the same requests) with a confidence interval :math:`[\\Delta_{lo}, \\Delta_{hi}]` at level
+:math:`1 - \\alpha`, and
+
+* A **beats** B when the interval lies entirely on the better side of 0,
+* A **loses** to B when it lies entirely on the worse side,
+* they **tie** when it contains 0: the difference is inside the noise.
+
+"Better" is higher for a quality (NDCG, recall) and lower for an error (relative error, RMSE):
+``higher_is_better``. The interval usually comes from :func:`paired_bootstrap`, the percentile
+bootstrap over paired units (Efron & Tibshirani 1993, ch. 13); callers that already hold an
+interval (a model comparison over users, the gate's uplift) use :func:`compare_interval`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+Verdict = Literal["beats", "ties with", "loses to"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The difference A − B of a measure, its interval and the verdict it supports."""
+
+    difference: float
+    ci_low: float
+    ci_high: float
+    level: float
+    higher_is_better: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.ci_low <= self.ci_high:
+            raise ValueError(f"interval [{self.ci_low}, {self.ci_high}] has its ends reversed")
+        if not 0.0 < self.level < 1.0:
+            raise ValueError(f"level must lie in (0, 1), got {self.level}")
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.ci_low > 0.0 or self.ci_high < 0.0
+
+    @property
+    def verdict(self) -> Verdict:
+        """``beats`` / ``ties with`` / ``loses to``, read as "A <verdict> B"."""
+        if not self.excludes_zero:
+            return "ties with"
+        a_higher = self.ci_low > 0.0
+        return "beats" if a_higher == self.higher_is_better else "loses to"
+
+    def interval_text(self, digits: int = 3, percent: bool = False) -> str:
+        """``+0.012 [+0.003, +0.021]`` (or in percentage points with ``percent``)."""
+        scale, unit = (100.0, " pp") if percent else (1.0, "")
+        return (f"{scale * self.difference:+.{digits}f}{unit} [{scale * self.ci_low:+.{digits}f}, "
+                f"{scale * self.ci_high:+.{digits}f}]")
+
+    def sentence(self, name_a: str, name_b: str, measure: str, digits: int = 3, percent: bool = False) -> str:
+        """One sentence that states the verdict and the evidence, e.g.
+        ``fused ties with concat on NDCG@10: +0.004 [-0.003, +0.011] (95% interval, includes 0)``."""
+        where = "includes 0" if not self.excludes_zero else "excludes 0"
+        return (f"{name_a} {self.verdict} {name_b} on {measure}: difference {self.interval_text(digits, percent)} "
+                f"({self.level:.0%} interval, {where})")
+
+
+def compare_interval(difference: float, ci_low: float, ci_high: float, level: float,
+                     higher_is_better: bool = True) -> Comparison:
+    """A :class:`Comparison` from an interval computed elsewhere."""
+    return Comparison(float(difference), float(ci_low), float(ci_high), float(level), higher_is_better)
+
+
+def paired_bootstrap(a: npt.ArrayLike, b: npt.ArrayLike, *, level: float = 0.95, n_resamples: int = 2000,
+                     seed: int | np.random.Generator = 0, higher_is_better: bool = True) -> Comparison:
+    """Percentile bootstrap interval of the mean paired difference :math:`\\bar d = \\frac1n\\sum_u (a_u - b_u)`.
+
+    Units ``u`` (users, logs, requests) are resampled with replacement, ``n_resamples`` times;
+    the interval is the :math:`(\\alpha/2, 1-\\alpha/2)` quantiles of the resampled means.
+    Pairing matters: the noise common to A and B on a unit cancels in :math:`a_u - b_u`.
+    """
+    a_values, b_values = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a_values.shape != b_values.shape or a_values.ndim != 1:
+        raise ValueError(f"paired_bootstrap needs two 1-d arrays of one length, got {a_values.shape} and {b_values.shape}")
+    if a_values.size < 2:
+        raise ValueError(f"paired_bootstrap needs at least 2 paired units, got {a_values.size}")
+    if not np.all(np.isfinite(a_values)) or not np.all(np.isfinite(b_values)):
+        raise ValueError("paired_bootstrap: the measures contain NaN or infinite values")
+    if n_resamples < 100:
+        raise ValueError(f"n_resamples must be at least 100, got {n_resamples}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    differences = a_values - b_values  # (n_units,)
+    draws = rng.integers(0, differences.size, size=(n_resamples, differences.size))
+    means = differences[draws].mean(axis=1)  # (n_resamples,)
+    alpha = 1.0 - level
+    low, high = np.quantile(means, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return Comparison(float(differences.mean()), float(low), float(high), level, higher_is_better)
+
+
+def truth_in_interval(truth: float, ci_low: float, ci_high: float) -> bool:
+    """Whether a known truth lies inside ``[ci_low, ci_high]`` (ends included)."""
+    return bool(ci_low <= truth <= ci_high)
+
+
+def coverage_sentence(truth: float, ci_low: float, ci_high: float, what: str, digits: int = 4) -> str:
+    """Say whether an interval covers the truth, and by how much it misses when it does not."""
+    if truth_in_interval(truth, ci_low, ci_high):
+        return f"the interval [{ci_low:+.{digits}f}, {ci_high:+.{digits}f}] contains the true {what} {truth:+.{digits}f}"
+    gap = ci_low - truth if truth < ci_low else truth - ci_high
+    side = "below" if truth < ci_low else "above"
+    return (f"the interval [{ci_low:+.{digits}f}, {ci_high:+.{digits}f}] MISSES the true {what} {truth:+.{digits}f} "
+            f"(the truth lies {gap:.{digits}f} {side} it)")

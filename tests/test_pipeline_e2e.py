@@ -135,6 +135,7 @@ def test_exp_run_set_param_wins_over_the_profile(project: Project, first_repro: 
     shown = project.dvc("exp", "show", "--only-changed", "--csv").stdout
     header = next(csv.reader(io.StringIO(shown)))
     columns = [name for name in header if name not in ("rev", "typ")]  # the CSV's own bookkeeping
+    print(f"dvc exp show --only-changed: {len(columns)} columns: {columns}")
     assert len(columns) <= 40, f"{len(columns)} columns: {columns}"
     project.run("git", "checkout", "-q", "--", ".")  # back to the committed tiny run
     project.dvc("checkout", "-q", check=False)

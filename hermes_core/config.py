@@ -139,6 +139,12 @@ def _leaf_paths(mapping: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[t
     return paths
 
 
+def _overlay_leaves(overlay: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Leaf keys an overlay sets; an empty block (``ope:`` with nothing under it) sets nothing."""
+    return [path for path in _leaf_paths(overlay)
+            if not (len(path) == 1 and (overlay[path[0]] is None or overlay[path[0]] == {}))]
+
+
 _MISSING = object()
 
 
@@ -159,9 +165,16 @@ def _set(mapping: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
 
 
 def _same(left: Any, right: Any) -> bool:
-    """YAML lists and model tuples compare equal; so do 1 and 1.0."""
+    """YAML lists and model tuples compare equal; so do 1 and 1.0, and "1e-3" (PyYAML reads an
+    exponent without a dot as a string, which pydantic then coerces) and 0.001."""
     if isinstance(left, (list, tuple)) and isinstance(right, (list, tuple)):
         return len(left) == len(right) and all(_same(a, b) for a, b in zip(left, right))
+    for text, number in ((left, right), (right, left)):
+        if isinstance(text, str) and isinstance(number, (int, float)) and not isinstance(number, bool):
+            try:
+                return float(text) == float(number)
+            except ValueError:
+                return False
     return bool(left == right)
 
 
@@ -186,7 +199,7 @@ def overlay_profile(
     defaults = documented_defaults() if defaults is None else defaults
     merged = copy.deepcopy(raw)
     decisions: list[ProfileDecision] = []
-    for path in _leaf_paths(overlay):
+    for path in _overlay_leaves(overlay):
         profile_value = _get(overlay, path)
         current = _get(raw, path)
         default = _get(defaults, path)

@@ -101,6 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index", action="store_true", help="write reports/html/index.html and exit")
     args = parser.parse_args(argv)
     if args.index:
+        try:
+            check_pipeline_environment()
+        except PipelineEnvironmentError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"wrote {write_report_index()}")
         return 0
     if not args.stem:

@@ -260,3 +260,22 @@ def test_changed_parameters_lists_the_tiny_profile_keys_with_their_source() -> N
     assert set(changed) == {f"world.{key}" for key in overlay["world"]}
     assert changed["world.n_users"].value == 300 and changed["world.n_users"].default == 5000
     assert {c.source for c in changed.values()} == {"profile tiny"}
+
+
+def test_an_empty_profile_block_changes_nothing() -> None:
+    from hermes_core.config import overlay_profile
+
+    raw = {"ope": {"seed": 1, "n_folds": 3}, "world": {"n_users": 5}}
+    merged, decisions = overlay_profile(raw, {"ope": None, "world": {"n_users": 3}},
+                                        {"ope": {"seed": 1, "n_folds": 3}, "world": {"n_users": 5}})
+    assert merged == {"ope": {"seed": 1, "n_folds": 3}, "world": {"n_users": 3}}
+    assert [d.key for d in decisions] == ["world.n_users"]
+
+
+def test_an_exponent_written_without_a_dot_is_still_the_default(project: Path) -> None:
+    # PyYAML reads 1e-3 as the string "1e-3"; pydantic coerces it to 0.001, the model default,
+    # so the key is at its default and a profile may still set it
+    text = project.read_text(encoding="utf-8").replace("    learning_rate: 0.001", "    learning_rate: 1e-3")
+    project.write_text(text, encoding="utf-8")
+    (project.parent / "profiles" / "fast.yaml").write_text("encode:\n  fusion:\n    learning_rate: 0.01\n", encoding="utf-8")
+    assert load_params(project, profile="fast").encode.fusion.learning_rate == 0.01

@@ -36,9 +36,11 @@ def test_sentence_states_the_interval_and_whether_it_includes_zero() -> None:
                     "(95% interval, includes 0)")
 
 
-def test_reversed_interval_is_refused() -> None:
+def test_reversed_or_undefined_interval_is_refused() -> None:
     with pytest.raises(ValueError, match="reversed"):
         Comparison(0.0, 0.1, -0.1, 0.95)
+    with pytest.raises(ValueError, match="finite"):
+        Comparison(0.0, float("nan"), 0.1, 0.95)
 
 
 def test_constant_difference_gives_a_degenerate_interval() -> None:

@@ -37,6 +37,9 @@ class Comparison:
     higher_is_better: bool = True
 
     def __post_init__(self) -> None:
+        if not all(np.isfinite((self.difference, self.ci_low, self.ci_high))):
+            raise ValueError(f"comparison needs finite numbers, got difference {self.difference} and interval "
+                             f"[{self.ci_low}, {self.ci_high}] (too few paired units?)")
         if not self.ci_low <= self.ci_high:
             raise ValueError(f"interval [{self.ci_low}, {self.ci_high}] has its ends reversed")
         if not 0.0 < self.level < 1.0:

@@ -239,9 +239,17 @@ def _bias_line(study: WorldStudy, target: str) -> str:
     truth_span = float(truth.max() - truth.min())
     significant = abs(dm_bias) > 2 * dm_se
     where = "more than two standard errors from 0" if significant else "within two standard errors of 0"
-    removed = (f"; its importance-weighted correction of the model's residual removes "
-               f"{1 - abs(dr_bias) / abs(dm_bias):.0%} of DM's bias (point estimates)") if significant else ""  # fmt: skip
-    follows = "far less than" if dm_span < 0.5 * truth_span else "about as much as"
+    share_removed = 1 - abs(dr_bias) / abs(dm_bias) if dm_bias else float("nan")
+    if not significant:
+        removed = ""
+    elif share_removed >= 0:
+        removed = (f"; its importance-weighted correction of the model's residual removes {share_removed:.0%} of DM's "
+                   "bias (point estimates)")
+    else:
+        removed = f"; its |bias| is {abs(dr_bias) / abs(dm_bias):.1f}× DM's (point estimates)"
+    ratio = dm_span / truth_span if truth_span > 0 else float("nan")
+    follows = ("far less than" if ratio < 0.5 else "far more than" if ratio > 2 else
+               f"{ratio:.1f}× as much as")
     return (f"DM's bias on `{target}` is {1e3 * dm_bias:+.2f} ± {1e3 * dm_se:.2f} × 10⁻³ clicks per impression (mean ± "
             f"standard error over the logs), {where}. DM's mean estimate spans {dm_span:.4f} across the targets, whose "
             f"true values span {truth_span:.4f}: the reward model, fitted on observable features only, moves {follows} "
@@ -258,11 +266,14 @@ def _logging_line(logging_summary: pd.DataFrame, logging_t: float, n_logs: int) 
     exact = ("both 0 up to rounding, as weights of exactly 1 require" if max(weight, rate) < 1e-9
              else "not 0 although every weight should be exactly 1: check the propensities")  # fmt: skip
     bias = logging_summary.loc["IPS − truth V of the log"]
-    unbiased = math.isnan(logging_t) or abs(logging_t) < 2
+    if math.isnan(logging_t):
+        verdict = "not testable (its standard error is 0 or there is one log)"
+    else:
+        verdict = "consistent with no bias" if abs(logging_t) < 2 else "a detectable bias: investigate"
     return (f"Logging policy on its own logs: the largest |mean importance weight − 1| over the logs is {weight:.1e} "
             f"and the largest |IPS − on-policy click rate| {rate:.1e} ({exact}); IPS's mean error "
             f"{bias['mean']:+.2f} ± {bias['standard error']:.2f} × 10⁻³ (t = {logging_t:.2f} over {n_logs} logs) is "
-            f"{'consistent with no bias' if unbiased else 'a detectable bias: investigate'}.")
+            f"{verdict}.")
 
 
 def world_conclusions(study: WorldStudy, *, main_target: str, ci_level: float, seed: int,

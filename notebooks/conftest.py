@@ -28,18 +28,16 @@ def pytest_configure(config: object) -> None:
 
 
 def _open_bandit_missing() -> str | None:
+    """Why the OPE notebook cannot run here, or ``None``: the stage's own check of the sample."""
     from hermes_core.config import load_params
-    from hermes_core.workspace import SHARED_DATA_ENV, resolve_project_path
+    from hermes_core.ope.stage import locate_obd
+    from hermes_core.workspace import MissingDataError
 
-    obd = load_params().ope.obd
-    if not getattr(obd, "enabled", True):
-        return None  # the notebook skips the section itself
-    if os.environ.get(SHARED_DATA_ENV):
-        folder = Path(os.environ[SHARED_DATA_ENV]) / "open_bandit_dataset"
-    else:
-        folder = resolve_project_path(obd.path)
-    needed = folder / "random" / obd.campaign / f"{obd.campaign}.csv"
-    return None if needed.is_file() else f"the Open Bandit sample is absent ({needed} not found)"
+    try:
+        locate_obd(load_params().ope)
+    except MissingDataError as error:
+        return str(error)
+    return None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -61,8 +61,8 @@ import faiss  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from hermes_core.encode.ann import build_index, exact_topk, measure_qps, sweep  # noqa: E402
-from hermes_core.encode.device import device_name, resolve_device  # noqa: E402
+from hermes_core.index.faiss_index import build_index, exact_topk, measure_qps, sweep  # noqa: E402
+from hermes_core.device import device_name, resolve_device  # noqa: E402
 
 WORDS = (
     "red blue green black white navy beige olive cotton linen wool leather denim silk "
@@ -244,7 +244,7 @@ def _visual_alignment(image: np.ndarray, mask: np.ndarray, latent: np.ndarray, s
 
 def bench_world_quality(sizes: list[int], device: str) -> dict[str, Any]:
     """Image input side vs cost and quality on the world; fused vs best single from the metrics."""
-    from hermes_core.config import load_params
+    from hermes_core.params import load_params
     from hermes_core.encode import stage as st
     from hermes_core.encode.image import EfficientNetLite0Encoder
     from hermes_core.encode.params import EncodeParams

@@ -41,9 +41,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from hermes_core.config import load_params  # noqa: E402
-from hermes_core.ingest import ingest, read_jsonl  # noqa: E402
-from hermes_core.raw import RawTable  # noqa: E402
+from hermes_core.params import load_params  # noqa: E402
+from hermes_core.ingest.validate import ingest, read_jsonl  # noqa: E402
+from hermes_core.data.raw import RawTable  # noqa: E402
 from hermes_core.world import World  # noqa: E402
 from hermes_core.world.export import (  # noqa: E402
     asset_records,

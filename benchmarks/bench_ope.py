@@ -34,7 +34,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from hermes_core.adapters.open_bandit import (  # noqa: E402
+from hermes_core.data.readers.open_bandit import (  # noqa: E402
     PUBLISHED_BTS_FROM_RANDOM_ALL,
     bernoulli_ts_action_dist,
     PUBLISHED_SOURCE,
@@ -118,7 +118,7 @@ def obd_experiments(prior_yaml: Path | None) -> dict[str, object]:
 
 def world_check(n_resamples: int, n_requests: int) -> dict[str, object]:
     """(c): DR vs IPS and interval coverage on fresh logs of the pipeline's world."""
-    from hermes_core.config import load_params
+    from hermes_core.params import load_params
     from hermes_core.ope import DoublyRobust, InverseProbabilityWeighting
     from hermes_core.ope.world_experiments import run_world_study
     from hermes_core.world import World

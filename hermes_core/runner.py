@@ -23,7 +23,7 @@ import os
 import sys
 from pathlib import Path
 
-from hermes_core.config import PROFILE_ENV, ParameterError, load_params, load_profile_decisions
+from hermes_core.params import PROFILE_ENV, ParameterError, load_params, load_profile_decisions
 from hermes_core.workspace import OUTPUT_ROOT_ENV, SHARED_DATA_ENV, Workspace, project_root
 
 DVC_STAGE_ENV = "DVC_STAGE"

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hermes_core.config import find_params_file
+from hermes_core.params import find_params_file
 
 OUTPUT_ROOT_ENV = "HERMES_OUTPUT_ROOT"
 SHARED_DATA_ENV = "HERMES_SHARED_DATA"

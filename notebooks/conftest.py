@@ -29,7 +29,7 @@ def pytest_configure(config: object) -> None:
 
 def _open_bandit_missing() -> str | None:
     """Why the OPE notebook cannot run here, or ``None``: the stage's own check of the sample."""
-    from hermes_core.config import load_params
+    from hermes_core.params import load_params
     from hermes_core.ope.stage import locate_obd
     from hermes_core.workspace import MissingDataError
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from hermes_core.params_models import WorldParams
+    from hermes_core.world.params import WorldParams
     from hermes_core.world import World
     from hermes_core.world.export import InjectedRecord
 
@@ -33,7 +33,7 @@ TINY_WORLD_SETTINGS: dict[str, Any] = {
 
 @pytest.fixture(scope="session")
 def tiny_world_params() -> WorldParams:
-    from hermes_core.params_models import WorldParams
+    from hermes_core.world.params import WorldParams
 
     return WorldParams(**TINY_WORLD_SETTINGS)
 

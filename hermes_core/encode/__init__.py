@@ -10,9 +10,9 @@ Modules (imported on use, so ``import hermes_core.encode`` pulls in neither torc
 * :mod:`~hermes_core.encode.fusion`: cross-attention fusion, baselines, ``train_fusion``,
   ``score_items``;
 * :mod:`~hermes_core.encode.retrieval`: two-stage ANN + exact fused rescoring;
-* :mod:`~hermes_core.encode.ann`: FAISS inner-product indexes, recall, QPS, sweeps;
+* :mod:`~hermes_core.index.faiss_index`: FAISS inner-product indexes, recall, QPS, sweeps;
 * :mod:`~hermes_core.encode.metrics`: ``ndcg_at_k``, ``recall_at_k``;
-* :mod:`~hermes_core.encode.device`: ``resolve_device``;
+* :mod:`~hermes_core.device`: ``resolve_device``;
 * :mod:`~hermes_core.encode.world_data`: the stage's inputs (store, world truth, MovieLens cold split);
 * :mod:`~hermes_core.encode.coldstart`: query vectors, leave-one-out pairs, baselines, cold-start evaluation;
 * :mod:`~hermes_core.encode.stage`: the steps the notebook ``02_encode`` runs, outputs and metrics.

@@ -72,7 +72,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from hermes_core.encode.device import resolve_device
+from hermes_core.device import resolve_device
 from hermes_core.encode.params import FUSION_KINDS, FusionKind, FusionParams
 
 VISION, TEXT = 0, 1  # column of each modality in masks (n_items, 2) and alpha (..., 2)

@@ -51,7 +51,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from hermes_core.encode.device import resolve_device
+from hermes_core.device import resolve_device
 
 LOGGER = logging.getLogger(__name__)
 

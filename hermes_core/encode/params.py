@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from hermes_core.params_models import StrictModel
+from hermes_core.params import StrictModel
 
 FusionKind = Literal["cross_attention", "text_only", "image_only", "concat"]
 FUSION_KINDS: tuple[str, ...] = ("cross_attention", "text_only", "image_only", "concat")

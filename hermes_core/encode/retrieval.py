@@ -42,7 +42,7 @@ import faiss
 import numpy as np
 import torch
 
-from hermes_core.encode.ann import IndexType, build_index, search
+from hermes_core.index.faiss_index import IndexType, build_index, search
 from hermes_core.encode.fusion import FusionTower, as_fusion_data
 
 
@@ -119,7 +119,7 @@ def build_modality_indexes(
 ) -> dict[str, faiss.Index]:
     """One FAISS inner-product index per query-free item vector of ``model``.
 
-    ``index_kwargs`` go to :func:`hermes_core.encode.ann.build_index` (``nlist``, ``seed`` ...).
+    ``index_kwargs`` go to :func:`hermes_core.index.faiss_index.build_index` (``nlist``, ``seed`` ...).
     """
     return {
         name: build_index(vectors, index_type, **index_kwargs)

@@ -35,10 +35,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 
-from hermes_core.config import HermesParams
+from hermes_core.params import HermesParams
 from hermes_core.encode import coldstart as cs
 from hermes_core.encode.cache import CachedEncoding, encode_with_cache
-from hermes_core.encode.device import resolve_device
+from hermes_core.device import resolve_device
 from hermes_core.encode.fusion import VISION, FusionTower, make_fusion_model, score_items, train_fusion
 from hermes_core.encode.params import EncodeParams
 from hermes_core.encode.world_data import EncodeInputs, ItemTable
@@ -857,7 +857,7 @@ def build_item_index(
     """
     import faiss
 
-    from hermes_core.encode import ann
+    from hermes_core.index import faiss_index as ann
     from hermes_core.encode.retrieval import stacked_modality_vectors, two_stage_topk
 
     kind = params.fusion.kind if params.fusion.kind in towers else "text_only"
@@ -916,7 +916,7 @@ def save_outputs(
 ) -> dict[str, Path]:
     """Write ``embeddings.parquet`` and ``index/`` (``index.faiss``, ``rows.parquet``,
     ``tower.pt``, ``manifest.json``) under ``folder`` (``data/encode``)."""
-    from hermes_core.encode.ann import save_index
+    from hermes_core.index.faiss_index import save_index
 
     folder.mkdir(parents=True, exist_ok=True)
     items = inputs.items

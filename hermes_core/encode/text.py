@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from hermes_core.encode.device import resolve_device
+from hermes_core.device import resolve_device
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -110,7 +110,7 @@ class TextEncoder:
     batch_size:
         Texts a forward pass.
     device:
-        ``"auto"``, ``"cpu"`` or ``"cuda"`` (see :func:`~hermes_core.encode.device.resolve_device`).
+        ``"auto"``, ``"cpu"`` or ``"cuda"`` (see :func:`~hermes_core.device.resolve_device`).
     normalize:
         L2-normalise the embeddings (the inner product is then the cosine). With False the
         model's own output is kept; all-MiniLM-L6-v2 ends in a ``Normalize`` module, so its

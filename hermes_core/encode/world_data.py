@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from hermes_core.config import HermesParams
-from hermes_core.store import FeatureStore
+from hermes_core.params import HermesParams
+from hermes_core.data.store import FeatureStore
 from hermes_core.workspace import Workspace
 from hermes_core.world import World, index_of
 

@@ -16,14 +16,14 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from hermes_core.adapters.open_bandit import OpenBanditExperimentResult
+from hermes_core.data.readers.open_bandit import OpenBanditExperimentResult
 from hermes_core.evaluation.verdict import Comparison, coverage_sentence, paired_bootstrap
 from hermes_core.ope.shadow import GateReport
 from hermes_core.ope.world_experiments import WorldStudy
 
 PUBLISHED_N_RUNS = 30
 """Bootstrap runs behind OBP's published table (``--n_runs 30``, see
-:data:`hermes_core.adapters.open_bandit.PUBLISHED_SOURCE`)."""
+:data:`hermes_core.data.readers.open_bandit.PUBLISHED_SOURCE`)."""
 
 DISPLAY_NAMES: dict[str, str] = {
     "dm": "DM", "ipw": "IPS", "snipw": "SNIPS", "dr": "DR", "sndr": "SNDR", "switch-dr": "Switch-DR",

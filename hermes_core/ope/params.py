@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from hermes_core.params_models import StrictModel
+from hermes_core.params import StrictModel
 
 
 class OpenBanditParams(StrictModel):

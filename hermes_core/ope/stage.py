@@ -1,7 +1,7 @@
 """The OPE stage's glue: inputs it needs, the three experiments' runs, tables and metrics.
 
 The notebook ``notebooks/06_ope.ipynb`` calls these functions; the maths lives in the other
-modules of :mod:`hermes_core.ope` and in :mod:`hermes_core.adapters.open_bandit`.
+modules of :mod:`hermes_core.ope` and in :mod:`hermes_core.data.readers.open_bandit`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hermes_core.adapters.open_bandit import (
+from hermes_core.data.readers.open_bandit import (
     PUBLISHED_BTS_FROM_RANDOM_ALL,
     PUBLISHED_SOURCE,
     OpenBanditExperimentResult,
@@ -138,7 +138,7 @@ def stage_estimators(params: OpeParams) -> dict[str, OffPolicyEstimator]:
 # ----------------------------------------------------------------------------- Open Bandit
 def bts_target(params: OpeParams, root: Path) -> tuple[np.ndarray | None, str]:
     """Bernoulli TS's action distribution for experiment 2 and how it was obtained: ``None``
-    (its logged per-slot share, :func:`~hermes_core.adapters.open_bandit.logged_action_share`)
+    (its logged per-slot share, :func:`~hermes_core.data.readers.open_bandit.logged_action_share`)
     unless ``ope.obd.bts_prior_yaml`` names OBP's ``prior_bts.yaml``, which is then simulated
     (``n_sim_bts`` draws) as the published run did."""
     if params.obd.bts_prior_yaml is None:
@@ -153,7 +153,7 @@ def bts_target(params: OpeParams, root: Path) -> tuple[np.ndarray | None, str]:
 
 
 def run_obd_experiments(params: OpeParams, root: Path) -> dict[str, OpenBanditExperimentResult]:
-    """Experiments 1 and 2 of :mod:`hermes_core.adapters.open_bandit` with the stage's
+    """Experiments 1 and 2 of :mod:`hermes_core.data.readers.open_bandit` with the stage's
     estimators, reward model, folds and ``ope.obd`` settings."""
     common = dict(
         n_runs=params.obd.n_bootstrap_runs, seed=params.seed, reward_model=params.reward_model,

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hermes_core.params_models import DOMAINS, WorldParams
+from hermes_core.world.params import DOMAINS, WorldParams
 from hermes_core.world.vocabulary import (
     DOMAIN_NOUNS,
     GENRES,

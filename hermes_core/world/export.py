@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from hermes_core.params_models import DOMAINS
+from hermes_core.world.params import DOMAINS
 from hermes_core.world.catalogue import genre_name
 from hermes_core.world.images import png_bytes, render_item_image
 from hermes_core.world.vocabulary import REGIONS

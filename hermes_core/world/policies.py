@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hermes_core.params_models import DOMAINS
+from hermes_core.world.params import DOMAINS
 from hermes_core.world.plackett_luce import position_marginals, softmax_weights
 from hermes_core.world.preferences import attractiveness, content_vectors, examination
 from hermes_core.world.simulate import Logs, simulate_logs

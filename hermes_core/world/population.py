@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hermes_core.params_models import DOMAINS, WorldParams
+from hermes_core.world.params import DOMAINS, WorldParams
 from hermes_core.world.vocabulary import REGIONS, THEME_NAMES, VISUAL_STYLE_NAMES
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hermes_core.params_models import WorldParams
+from hermes_core.world.params import WorldParams
 from hermes_core.world.catalogue import Catalogue
 from hermes_core.world.population import Users
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from hermes_core.params_models import DOMAINS, WorldParams
+from hermes_core.world.params import DOMAINS, WorldParams
 from hermes_core.world.catalogue import Catalogue, Creators, genre_name
 from hermes_core.world.vocabulary import (
     COLOUR_STYLES,

@@ -22,7 +22,7 @@ from math import gamma
 
 import numpy as np
 
-from hermes_core.params_models import DOMAINS, WorldParams
+from hermes_core.world.params import DOMAINS, WorldParams
 from hermes_core.world.catalogue import SECONDS_PER_DAY, Catalogue
 from hermes_core.world.plackett_luce import position_marginals, sample_slates, softmax_weights
 from hermes_core.world.population import Users

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from hermes_core.params_models import DOMAINS, WorldParams
+from hermes_core.world.params import DOMAINS, WorldParams
 from hermes_core.world.catalogue import SECONDS_PER_DAY, Catalogue, Creators, generate_catalogue, generate_creators
 from hermes_core.world.population import Users, generate_users
 from hermes_core.world.preferences import (

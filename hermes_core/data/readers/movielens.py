@@ -1,0 +1,588 @@
+"""MovieLens 100K, 1M and latest(-small) as raw records for the universal schema.
+
+The adapter only *maps* files to raw dictionaries; :mod:`hermes_core.data.schema` validates them and
+:mod:`hermes_core.ingest.validate` checks cross-record rules. Malformed input is never fatal: every data
+line becomes exactly one raw record or one :class:`~hermes_core.data.raw.ParseFailure`, with the
+source ``"<file name>:<1-based line>"``. A line that cannot be split into the expected fields,
+cannot be decoded, or carries a non-integer id is a ``ParseFailure``; a line whose fields are
+there but whose values are wrong (a rating ``"five"``, a title without a year, a bad
+timestamp) becomes a record that keeps the bad value, so that pydantic names the field at fault.
+
+File formats (GroupLens READMEs):
+
+- 100K: ``u.data`` tab-separated ``user item rating timestamp``; ``u.item``
+  ``id|title|release date|video release date|IMDb URL|`` + 19 genre flags (latin-1);
+  ``u.user`` ``id|age|gender|occupation|zip``.
+- 1M: ``ratings.dat`` ``UserID::MovieID::Rating::Timestamp``, ``movies.dat``
+  ``MovieID::Title::Genres`` (``|``-separated), ``users.dat``
+  ``UserID::Gender::Age::Occupation::Zip-code`` (latin-1; age and occupation are codes).
+- latest: ``ratings.csv`` ``userId,movieId,rating,timestamp`` and ``movies.csv``
+  ``movieId,title,genres`` with a header, UTF-8, titles quoted when they hold commas.
+  There is no user file: users are derived from the ratings.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+import re
+import warnings
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from hermes_core.data.raw import ParseFailure, RawTable
+
+Variant = Literal["100k", "1m", "latest"]
+VARIANTS: tuple[str, ...] = ("100k", "1m", "latest")
+
+GENRES_100K: tuple[str, ...] = (
+    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
+    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
+    "Sci-Fi", "Thriller", "War", "Western",
+)  # fmt: skip
+"""The 19 genre flags of ``u.item``, in column order (``u.genre``)."""
+
+GENRES_1M: tuple[str, ...] = GENRES_100K[1:]
+"""The 18 genres of ``movies.dat`` (ml-1m README), alphabetical."""
+
+GENRES_LATEST: tuple[str, ...] = (
+    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama",
+    "Fantasy", "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi",
+    "Thriller", "War", "Western", "(no genres listed)",
+)  # fmt: skip
+"""The 20 genres found in ml-latest(-small) ``movies.csv``: its README's list, spelled as the
+file spells them ("Children", not "Children's"), plus "IMAX", which the file uses but the README
+omits."""
+
+GENRES: dict[str, tuple[str, ...]] = {"100k": GENRES_100K, "1m": GENRES_1M, "latest": GENRES_LATEST}
+
+REQUIRED_FILES: dict[str, tuple[str, ...]] = {
+    "100k": ("u.data", "u.item", "u.user"),
+    "1m": ("ratings.dat", "movies.dat", "users.dat"),
+    "latest": ("ratings.csv", "movies.csv"),
+}
+
+DOWNLOAD_URLS: dict[str, str] = {
+    "100k": "https://files.grouplens.org/datasets/movielens/ml-100k.zip",
+    "1m": "https://files.grouplens.org/datasets/movielens/ml-1m.zip",
+    "latest": "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip",
+}
+
+OCCUPATIONS_1M: dict[str, str] = {
+    "0": "other", "1": "academic/educator", "2": "artist", "3": "clerical/admin",
+    "4": "college/grad student", "5": "customer service", "6": "doctor/health care",
+    "7": "executive/managerial", "8": "farmer", "9": "homemaker", "10": "K-12 student",
+    "11": "lawyer", "12": "programmer", "13": "retired", "14": "sales/marketing",
+    "15": "scientist", "16": "self-employed", "17": "technician/engineer",
+    "18": "tradesman/craftsman", "19": "unemployed", "20": "writer",
+}  # fmt: skip
+"""``users.dat`` occupation codes (ml-1m README)."""
+
+CREATOR_ID = "ml:creator:unknown"
+CREATOR_NAME = "unknown"  # MovieLens names no director or studio
+
+_ENCODING = {"100k": "latin-1", "1m": "latin-1", "latest": "utf-8"}
+_TITLE_YEAR = re.compile(r"\s*\((\d{4})\)\s*$")
+_MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
+
+
+class MovieLensFormatError(ValueError):
+    """A whole file is unusable (a CSV header without the expected columns, an archive without
+    the expected folder); single bad lines are never raised, they become parse failures."""
+
+
+class ChecksumMismatchError(ValueError):
+    """A downloaded archive's SHA-256 differs from the expected one."""
+
+
+@dataclass
+class MovieLensRaw:
+    """Raw MovieLens tables, ready for ``hermes_core.data.schema`` validation.
+
+    ``dense_dim`` (= ``len(genres)``) is the length of every asset's ``dense_features`` (the
+    genre multi-hot vector in ``genres`` order): pass it as the ``dense_dim`` validation context.
+    """
+
+    assets: RawTable
+    users: RawTable
+    interactions: RawTable
+    variant: str
+    genres: list[str]
+    dense_dim: int
+    root: Path
+
+    @property
+    def tables(self) -> dict[str, RawTable]:
+        """The three tables by schema table name (``hermes_core.data.schema.TABLE_MODELS``)."""
+        return {"assets": self.assets, "users": self.users, "interactions": self.interactions}
+
+
+class _LineError(Exception):
+    """Internal: this line cannot become a record (the message is the reason)."""
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def detect_variant(root: str | Path) -> Variant:
+    """The MovieLens variant whose files are in ``root`` (any one of its required files counts).
+
+    Raises ``FileNotFoundError`` when none is there and ``ValueError`` when files of several
+    variants are mixed in one folder.
+    """
+    root = Path(root)
+    found = [v for v, files in REQUIRED_FILES.items() if any((root / f).is_file() for f in files)]
+    if not found:
+        raise FileNotFoundError(f"no MovieLens files in {root}: expected {_expected_files_text()}")
+    if len(found) > 1:
+        raise ValueError(
+            f"{root} holds files of several MovieLens variants ({', '.join(found)}): "
+            "pass variant= to choose one"
+        )
+    return found[0]  # type: ignore[return-value]
+
+
+def load_movielens(path: str | Path, variant: Variant | None = None) -> MovieLensRaw:
+    """Read a MovieLens folder into raw ``assets``, ``users`` and ``interactions`` tables.
+
+    Ids: ``"ml-<variant>:item:<id>"`` and ``"ml-<variant>:user:<id>"`` (ids are read as
+    integers, so ``"007"`` and ``"7"`` are the same item). Assets: the title without its
+    trailing ``"(year)"``; the year from the title (100K: else from the release date);
+    ``created_at`` the release date when known (100K), else 1 January of the year, UTC;
+    ``dense_features`` the genre multi-hot vector in ``GENRES[variant]`` order. Users: 100K and
+    1M demographics (``segment`` = occupation, ``features`` = ``age`` and ``is_female``; 1M's age
+    is its age-group code: 1 = under 18, 18 = 18-24, ..., 56 = 56+); latest: one user per
+    distinct rating user, sourced at their first rating line. Interactions: ``rating`` events
+    with ``value`` the rating and ``timestamp`` the unix time as an ISO-8601 UTC string.
+
+    Raises ``FileNotFoundError`` naming the folder and the files expected when the folder or a
+    required file is missing, and :class:`MovieLensFormatError` when a CSV header lacks the
+    expected columns. Genres outside the variant's vocabulary are kept in ``attributes`` and
+    ``text_content`` but have no slot in ``dense_features``; a ``UserWarning`` lists them.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise FileNotFoundError(
+            f"MovieLens folder {root} does not exist: "
+            f"expected a folder with {_expected_files_text()}"
+        )
+    if not root.is_dir():
+        raise NotADirectoryError(f"MovieLens path {root} is not a folder")
+    if variant is None:
+        variant = detect_variant(root)
+    elif variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {', '.join(VARIANTS)} or None, got {variant!r}")
+    required = REQUIRED_FILES[variant]
+    missing = [name for name in required if not (root / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"MovieLens {variant} folder {root} lacks {', '.join(missing)} "
+            f"(expected files: {', '.join(required)})"
+        )
+    loader = {"100k": _load_100k, "1m": _load_1m, "latest": _load_latest}[variant]
+    assets, users, interactions = loader(root)
+    genres = list(GENRES[variant])
+    return MovieLensRaw(
+        assets=assets,
+        users=users,
+        interactions=interactions,
+        variant=variant,
+        genres=genres,
+        dense_dim=len(genres),
+        root=root,
+    )
+
+
+def _expected_files_text() -> str:
+    return "; or ".join(f"{', '.join(files)} ({v})" for v, files in REQUIRED_FILES.items())
+
+
+def _load_100k(root: Path) -> tuple[RawTable, RawTable, RawTable]:
+    prefix = "ml-100k"
+    enc = _ENCODING["100k"]
+    pipe = _splitter("|")
+
+    def asset(fields: list[str]) -> dict[str, Any]:
+        item_id = _integer_id(fields[0], "item id")
+        dense: list[float | str] = []
+        present: list[str] = []
+        for genre, flag in zip(GENRES_100K, fields[5:]):
+            flag = flag.strip()
+            if flag == "1":
+                dense.append(1.0)
+                present.append(genre)
+            elif flag == "0":
+                dense.append(0.0)
+            else:
+                dense.append(flag)  # kept so that validation names dense_features
+        created_at, release_year = _release_date(fields[2])
+        return _movie(prefix, item_id, fields[1], present, dense, release_year, created_at)
+
+    def user(fields: list[str]) -> dict[str, Any]:
+        return {
+            "user_id": f"{prefix}:user:{_integer_id(fields[0], 'user id')}",
+            "segment": fields[3].strip() or None,
+            "features": {"age": _number(fields[1]), "is_female": _is_female(fields[2])},
+        }
+
+    assets = _read_table("assets", root / "u.item", enc, pipe, 5 + len(GENRES_100K), asset)
+    users = _read_table("users", root / "u.user", enc, pipe, 5, user)
+    interactions = _read_table(
+        "interactions", root / "u.data", enc, _splitter("\t"), 4, _rating_builder(prefix)
+    )
+    return assets, users, interactions
+
+
+def _load_1m(root: Path) -> tuple[RawTable, RawTable, RawTable]:
+    prefix = "ml-1m"
+    enc = _ENCODING["1m"]
+    colons = _splitter("::")
+    unknown: Counter[str] = Counter()
+
+    def asset(fields: list[str]) -> dict[str, Any]:
+        item_id = _integer_id(fields[0], "movie id")
+        present, dense = _genre_list(fields[2], GENRES_1M, unknown)
+        return _movie(prefix, item_id, fields[1], present, dense)
+
+    def user(fields: list[str]) -> dict[str, Any]:
+        occupation = fields[3].strip()
+        return {
+            "user_id": f"{prefix}:user:{_integer_id(fields[0], 'user id')}",
+            "segment": OCCUPATIONS_1M.get(occupation, occupation or None),
+            "features": {"age": _number(fields[2]), "is_female": _is_female(fields[1])},
+        }
+
+    assets = _read_table("assets", root / "movies.dat", enc, colons, 3, asset)
+    users = _read_table("users", root / "users.dat", enc, colons, 5, user)
+    interactions = _read_table(
+        "interactions", root / "ratings.dat", enc, colons, 4, _rating_builder(prefix)
+    )
+    _warn_unknown_genres(unknown, "movies.dat", "1m")
+    return assets, users, interactions
+
+
+def _load_latest(root: Path) -> tuple[RawTable, RawTable, RawTable]:
+    prefix = "ml-latest"
+    enc = _ENCODING["latest"]
+    unknown: Counter[str] = Counter()
+
+    def asset(fields: list[str]) -> dict[str, Any]:
+        item_id = _integer_id(fields[0], "movieId")
+        present, dense = _genre_list(fields[2], GENRES_LATEST, unknown)
+        return _movie(prefix, item_id, fields[1], present, dense)
+
+    assets = _read_table(
+        "assets", root / "movies.csv", enc, _split_csv, 3, asset,
+        header=("movieId", "title", "genres"),
+    )  # fmt: skip
+    interactions = _read_table(
+        "interactions", root / "ratings.csv", enc, _split_csv, 4, _rating_builder(prefix),
+        header=("userId", "movieId", "rating", "timestamp"),
+    )  # fmt: skip
+    users = RawTable(name="users")
+    seen: set[str] = set()
+    for record, source in zip(interactions.records, interactions.sources):
+        user_id = record["user_id"]
+        if user_id not in seen:
+            seen.add(user_id)
+            users.records.append({"user_id": user_id})
+            users.sources.append(source)
+    _warn_unknown_genres(unknown, "movies.csv", "latest")
+    return assets, users, interactions
+
+
+# --------------------------------------------------------------------------- lines and fields
+
+
+def _read_table(
+    name: str,
+    path: Path,
+    encoding: str,
+    split: Callable[[str], list[str]],
+    n_fields: int,
+    build: Callable[[list[str]], dict[str, Any]],
+    header: tuple[str, ...] | None = None,
+) -> RawTable:
+    """One record or one parse failure per data line of ``path``.
+
+    With ``header``, line 1 must name those columns (in any order, extra columns allowed) and
+    data lines are reordered to ``header`` order before ``build`` sees them.
+    """
+    table = RawTable(name=name)
+    lines = _decoded_lines(path, encoding, table)
+    column_index: list[int] | None = None
+    n_columns = n_fields
+    if header is not None:
+        column_index, n_columns = _read_header(path, lines, header)
+    for source, text in lines:
+        try:
+            if not text.strip():
+                raise _LineError("blank line")
+            fields = split(text)
+            if len(fields) != n_columns:
+                raise _LineError(f"expected {n_columns} fields, found {len(fields)}")
+            if column_index is not None:
+                fields = [fields[i] for i in column_index]
+            record = build(fields)
+        except _LineError as error:
+            table.parse_failures.append(ParseFailure(source=source, raw=text, reason=str(error)))
+            continue
+        table.records.append(record)
+        table.sources.append(source)
+    return table
+
+
+def _decoded_lines(path: Path, encoding: str, table: RawTable) -> Iterator[tuple[str, str]]:
+    """``(source, text)`` per line; a line that does not decode becomes a parse failure.
+
+    The file is split on ``b"\\n"`` before decoding, so one bad byte costs one line, and latin-1
+    characters such as ``\\x85`` that ``str.splitlines`` would treat as line breaks stay inside
+    their line.
+    """
+    chunks = path.read_bytes().split(b"\n")
+    if chunks[-1] == b"":
+        chunks.pop()  # the newline that ends the last line opens no new one
+    for number, chunk in enumerate(chunks, start=1):
+        if chunk.endswith(b"\r"):
+            chunk = chunk[:-1]
+        source = f"{path.name}:{number}"
+        try:
+            text = chunk.decode(encoding)
+        except UnicodeDecodeError as error:
+            table.parse_failures.append(
+                ParseFailure(
+                    source=source,
+                    raw=chunk.decode(encoding, errors="backslashreplace"),
+                    reason=f"not valid {encoding}: {error.reason} at byte {error.start}",
+                )
+            )
+            continue
+        yield source, text
+
+
+def _read_header(
+    path: Path, lines: Iterator[tuple[str, str]], expected: tuple[str, ...]
+) -> tuple[list[int], int]:
+    first = next(lines, None)
+    if first is None or not first[0].endswith(":1"):
+        raise MovieLensFormatError(
+            f"{path}:1: expected a header line naming {', '.join(expected)}"
+            + (" (file is empty)" if first is None else " (line 1 is not valid text)")
+        )
+    try:
+        columns = [c.strip().lstrip("\ufeff") for c in _split_csv(first[1])]
+    except _LineError as error:
+        raise MovieLensFormatError(f"{path}:1: unreadable header: {error}") from None
+    missing = [c for c in expected if c not in columns]
+    if missing:
+        raise MovieLensFormatError(
+            f"{path}:1: header {first[1]!r} lacks column(s) {', '.join(missing)}; "
+            f"expected {', '.join(expected)}"
+        )
+    return [columns.index(c) for c in expected], len(columns)
+
+
+def _splitter(separator: str) -> Callable[[str], list[str]]:
+    return lambda text: text.split(separator)
+
+
+def _split_csv(text: str) -> list[str]:
+    if '"' not in text:
+        return text.split(",")  # the common case, ~10x faster than the csv module
+    try:
+        return next(csv.reader([text], strict=True))
+    except csv.Error as error:
+        raise _LineError(f"malformed CSV quoting: {error}") from None
+
+
+def _integer_id(text: str, what: str) -> str:
+    value = text.strip()
+    if not (value.isascii() and value.isdigit()):
+        raise _LineError(f"{what} {text!r} is not a non-negative integer")
+    return str(int(value))
+
+
+def _number(text: str) -> float | str:
+    """The float in ``text``, or ``text`` itself (kept so that validation rejects it)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return value if math.isfinite(value) else text
+
+
+def _is_female(text: str) -> float | str:
+    return {"M": 0.0, "F": 1.0}.get(text.strip(), text)
+
+
+def _timestamp(text: str) -> str:
+    """Unix seconds as an ISO-8601 UTC string, or ``text`` itself when it is not one."""
+    value = text.strip()
+    if value.isascii() and value.isdigit():
+        try:
+            return datetime.fromtimestamp(int(value), tz=timezone.utc).isoformat()
+        except (OverflowError, OSError, ValueError):
+            pass
+    return text
+
+
+def _rating_builder(prefix: str) -> Callable[[list[str]], dict[str, Any]]:
+    def rating(fields: list[str]) -> dict[str, Any]:
+        user_id = _integer_id(fields[0], "user id")
+        item_id = _integer_id(fields[1], "item id")
+        return {
+            "event_type": "rating",
+            "request_id": None,
+            "user_id": f"{prefix}:user:{user_id}",
+            "item_id": f"{prefix}:item:{item_id}",
+            "timestamp": _timestamp(fields[3]),
+            "position": None,
+            "propensity": None,
+            "value": _number(fields[2]),
+        }
+
+    return rating
+
+
+# --------------------------------------------------------------------------- movies
+
+
+def _release_date(text: str) -> tuple[str | None, int | None]:
+    """100K's ``"01-Jan-1995"`` as ``(ISO datetime, year)``; ``(None, None)`` when empty; the
+    text itself (which validation rejects) when it is not such a date. Month names are mapped
+    by hand because ``strptime("%b")`` depends on the locale."""
+    value = text.strip()
+    if not value:
+        return None, None
+    parts = value.split("-")
+    try:
+        day, month, year = int(parts[0]), _MONTHS[parts[1]], int(parts[2])
+        return datetime(year, month, day, tzinfo=timezone.utc).isoformat(), year
+    except (ValueError, KeyError, IndexError):
+        return text, None
+
+
+def _genre_list(
+    text: str, vocabulary: tuple[str, ...], unknown: Counter[str]
+) -> tuple[list[str], list[float | str]]:
+    present = list(dict.fromkeys(g.strip() for g in text.split("|") if g.strip()))
+    unknown.update(g for g in present if g not in vocabulary)
+    dense: list[float | str] = [1.0 if g in present else 0.0 for g in vocabulary]
+    return present, dense
+
+
+def _warn_unknown_genres(unknown: Counter[str], file_name: str, variant: str) -> None:
+    if unknown:
+        warnings.warn(
+            f"{file_name}: genres outside the ml-{variant} vocabulary (kept in attributes and "
+            f"text_content, no dense_features slot): {dict(unknown)}",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _movie(
+    prefix: str,
+    item_id: str,
+    raw_title: str,
+    genres: list[str],
+    dense: list[float | str],
+    fallback_year: int | None = None,
+    created_at: str | None = None,
+) -> dict[str, Any]:
+    """The raw asset record of one movie (see :func:`load_movielens` for the mapping).
+
+    A missing year is left as ``None`` (and a missing genre list gives genre ``None``) so that
+    validation rejects the record and names the field.
+    """
+    match = _TITLE_YEAR.search(raw_title)
+    title = (raw_title[: match.start()] if match else raw_title).strip()
+    year = int(match.group(1)) if match else fallback_year
+    if created_at is None and year is not None and 1 <= year <= 9999:
+        created_at = datetime(year, 1, 1, tzinfo=timezone.utc).isoformat()
+    text = f"{title} ({year})." if year is not None else f"{title}."
+    if genres:
+        text += f" Genres: {', '.join(genres)}."
+    return {
+        "asset_id": f"{prefix}:item:{item_id}",
+        "domain": "movie",
+        "title": title,
+        "image_uri": None,
+        "text_content": text,
+        "dense_features": dense,
+        "created_at": created_at,
+        "creator_id": CREATOR_ID,
+        "creator_name": CREATOR_NAME,
+        "attributes": {"domain": "movie", "genre": genres[0] if genres else None, "year": year},
+    }
+
+
+# --------------------------------------------------------------------------- download
+
+
+def download_movielens(
+    variant: Variant,
+    dest: str | Path,
+    *,
+    expected_sha256: str | None = None,
+    timeout_s: float = 60.0,
+) -> Path:
+    """Download the official GroupLens zip of ``variant`` into ``dest`` and unzip it.
+
+    Returns the extracted folder (``dest/ml-100k``, ``dest/ml-1m`` or ``dest/ml-latest-small``).
+    The SHA-256 of the archive is checked against ``expected_sha256`` *before* anything is
+    extracted (mismatch: :class:`ChecksumMismatchError` naming both hashes, and the download is
+    deleted); without it, a ``UserWarning`` reports the hash so that it can be pinned. Never
+    called by the loader: only an explicit call reaches the network.
+    """
+    if variant not in DOWNLOAD_URLS:
+        raise ValueError(f"variant must be one of {', '.join(DOWNLOAD_URLS)}, got {variant!r}")
+    import urllib.request  # imported here: the network stack is needed only when asked
+
+    url = DOWNLOAD_URLS[variant]
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    archive_path = dest / url.rsplit("/", 1)[-1]
+    partial_path = archive_path.with_name(archive_path.name + ".part")
+    digest = hashlib.sha256()
+    with urllib.request.urlopen(url, timeout=timeout_s) as response, partial_path.open("wb") as out:
+        while chunk := response.read(1 << 20):
+            digest.update(chunk)
+            out.write(chunk)
+    actual = digest.hexdigest()
+    if expected_sha256 is not None and actual != expected_sha256.strip().lower():
+        partial_path.unlink()
+        raise ChecksumMismatchError(
+            f"{url}: downloaded archive has sha256 {actual}, expected {expected_sha256}; "
+            "nothing was extracted"
+        )
+    partial_path.replace(archive_path)
+    if expected_sha256 is None:
+        warnings.warn(
+            f"{archive_path}: checksum not verified; its sha256 is {actual} "
+            "(pass expected_sha256= to pin it)",
+            UserWarning,
+            stacklevel=2,
+        )
+    return _extract(archive_path, dest)
+
+
+def _extract(archive_path: Path, dest: Path) -> Path:
+    folder = dest / archive_path.stem
+    root = dest.resolve()
+    with zipfile.ZipFile(archive_path) as archive:
+        for member in archive.namelist():
+            if not (root / member).resolve().is_relative_to(root):
+                raise MovieLensFormatError(
+                    f"{archive_path}: member {member!r} would be written outside {dest}"
+                )
+        archive.extractall(dest)
+    if not folder.is_dir():
+        raise MovieLensFormatError(f"{archive_path}: the archive has no top folder {folder.name}/")
+    return folder

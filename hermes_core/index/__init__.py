@@ -1,0 +1,1 @@
+"""FAISS indexes shared by the stages that search vectors (encode now, retrieve next)."""

@@ -1,0 +1,266 @@
+"""Ingestion accounts for every record: accepted + quarantined = in, for the right reasons.
+
+Two kinds of input: the tiny world's raw folder, whose malformed records are known exactly
+(``write_raw`` returns where it put each one), and a hand-made folder whose expected counts
+and reasons are written out below line by line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from hermes_core.ingest.validate import IngestResult, ingest, read_jsonl, read_raw_folder
+from hermes_core.ingest.stage import ingest_diagnostics, ingest_metrics, run_ingest_stage
+from hermes_core.params import load_params
+from hermes_core.world.params import WorldParams
+from hermes_core.workspace import Workspace, write_metrics
+from hermes_core.world import World
+from hermes_core.world.export import InjectedRecord
+
+# the reason code ingestion gives each kind of injected record, per table
+EXPECTED_REASON: dict[tuple[str, str], str] = {
+    ("assets", "missing_title"): "missing_field",
+    ("assets", "empty_title"): "empty_value",
+    ("assets", "wrong_type"): "wrong_type",
+    ("assets", "wrong_length"): "wrong_length",
+    ("assets", "unknown_domain"): "unknown_value",
+    ("assets", "duplicate_id"): "duplicate_id",
+    ("assets", "future_timestamp"): "future_timestamp",
+    ("users", "wrong_type"): "wrong_type",
+    ("users", "duplicate_id"): "duplicate_id",
+    ("users", "future_timestamp"): "future_timestamp",
+    ("requests", "unknown_user"): "unknown_user",
+    ("requests", "wrong_type"): "wrong_type",
+    ("requests", "duplicate_id"): "duplicate_id",
+    ("interactions", "unknown_user"): "unknown_user",
+    ("interactions", "unknown_item"): "unknown_item",
+    ("interactions", "future_timestamp"): "future_timestamp",
+    ("interactions", "wrong_type"): "wrong_type",
+    ("interactions", "missing_field"): "missing_field",
+    ("kg_triples", "wrong_type"): "unknown_value",  # relation 42 is not one of the Literal relations
+    ("queries", "empty_text"): "empty_value",
+    ("queries", "duplicate_id"): "duplicate_id",
+}
+
+
+@pytest.fixture(scope="module")
+def world_ingest(tiny_world: World, tiny_raw_folder: tuple[Path, list[InjectedRecord]]) -> IngestResult:
+    folder, _ = tiny_raw_folder
+    return ingest(read_raw_folder(folder), now=tiny_world.end, dense_dim=tiny_world.params.dense_dim)
+
+
+def line_count(path: Path) -> int:
+    return len(path.read_bytes().splitlines())
+
+
+# ---------------------------------------------------------------------- the world's raw folder
+def test_quarantine_is_exactly_the_injected_records(world_ingest: IngestResult,
+                                                    tiny_raw_folder: tuple[Path, list[InjectedRecord]]) -> None:
+    _, injected = tiny_raw_folder
+    expected = {(i.table, f"{i.table}.jsonl:{i.line}") for i in injected}
+    found = set(zip(world_ingest.quarantine["table"], world_ingest.quarantine["source"]))
+    assert len(found) == len(world_ingest.quarantine)  # one entry per quarantined record
+    assert found == expected
+    # round(0.02 * n) per table, so every table had something injected
+    assert {i.table for i in injected} == {"assets", "users", "requests", "interactions", "kg_triples", "queries"}
+
+
+def test_each_injected_kind_gets_its_reason(world_ingest: IngestResult,
+                                           tiny_raw_folder: tuple[Path, list[InjectedRecord]]) -> None:
+    _, injected = tiny_raw_folder
+    reason_at = {(t, s): r for t, s, r in zip(world_ingest.quarantine["table"], world_ingest.quarantine["source"],
+                                              world_ingest.quarantine["reason"])}
+    for record in injected:
+        assert reason_at[(record.table, f"{record.table}.jsonl:{record.line}")] == \
+            EXPECTED_REASON[(record.table, record.kind)], record
+    assert world_ingest.quarantine_by_reason() == dict(sorted(Counter(
+        EXPECTED_REASON[(i.table, i.kind)] for i in injected).items()))
+
+
+def test_records_in_equal_accepted_plus_quarantined_per_table(world_ingest: IngestResult, tiny_world: World,
+                                                              tiny_raw_folder: tuple[Path, list[InjectedRecord]]) -> None:
+    folder, injected = tiny_raw_folder
+    n_injected = Counter(i.table for i in injected)
+    for table, counts in world_ingest.counts.items():
+        assert counts["in"] == line_count(folder / f"{table}.jsonl"), table
+        assert counts["in"] == counts["accepted"] + counts["quarantined"], table
+        assert counts["quarantined"] == n_injected[table], table
+        assert len(world_ingest.tables[table]) == counts["accepted"], table
+    # what is accepted is exactly the world: every item, user and request once
+    assert world_ingest.counts["assets"]["accepted"] == tiny_world.n_items
+    assert world_ingest.counts["users"]["accepted"] == tiny_world.n_users
+    assert world_ingest.counts["requests"]["accepted"] == 1500
+    assert world_ingest.records_in == world_ingest.records_accepted + world_ingest.records_quarantined
+
+
+def test_chunk_size_does_not_change_the_outcome(world_ingest: IngestResult, tiny_world: World,
+                                                tiny_raw_folder: tuple[Path, list[InjectedRecord]]) -> None:
+    # 100-record chunks put malformed records in many chunks and at chunk edges
+    folder, _ = tiny_raw_folder
+    small = ingest(read_raw_folder(folder), now=tiny_world.end, dense_dim=tiny_world.params.dense_dim,
+                   chunk_size=100)
+    assert small.counts == world_ingest.counts
+    assert list(small.quarantine["source"]) == list(world_ingest.quarantine["source"])
+    assert small.tables["interactions"].equals(world_ingest.tables["interactions"])
+
+
+# ---------------------------------------------------------------------- a hand-made folder
+def write_lines(path: Path, lines: list[str]) -> None:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def dumps(record: dict[str, Any]) -> str:
+    return json.dumps(record)
+
+
+@pytest.fixture
+def hand_made_folder(tmp_path: Path) -> Path:
+    movie = {"asset_id": "a1", "domain": "movie", "title": "One", "created_at": "2024-01-01T00:00:00Z",
+             "creator_id": "c1", "creator_name": "C One",
+             "attributes": {"domain": "movie", "genre": "drama", "year": 2001}}
+    song = {"asset_id": "a2", "domain": "music", "title": "Two", "created_at": "2024-01-01T00:00:00Z",
+            "creator_id": "c2", "creator_name": "C Two",
+            "attributes": {"domain": "music", "genre": "jazz", "artist": "C Two", "album": "Blue"}}
+    write_lines(tmp_path / "assets.jsonl", [dumps(movie), dumps(song)])
+    write_lines(tmp_path / "users.jsonl", [
+        dumps({"user_id": "u1", "segment": "first"}),
+        dumps({"user_id": "u2"}),
+        dumps({"user_id": "u1", "segment": "second"}),  # line 3: duplicate id, the first one is kept
+    ])
+    stamp = "2024-06-01T00:00:00Z"
+    write_lines(tmp_path / "interactions.jsonl", [
+        dumps({"event_type": "impression", "user_id": "u1", "item_id": "a1", "timestamp": stamp, "position": 0,
+               "propensity": 0.5}),                                                     # 1 accepted
+        '{"event_type": "click", "user_id": "u1"',                                      # 2 bad JSON
+        "[1, 2, 3]",                                                                    # 3 not an object
+        dumps({"event_type": "click", "user_id": "u2", "item_id": "a2", "timestamp": stamp, "position": 0}),  # 4 ok
+        dumps({"event_type": "impression", "user_id": "u1", "item_id": "a9", "timestamp": stamp, "position": 1,
+               "propensity": 0.5}),                                                     # 5 unknown item
+        '{"event_type": "rating", "user_id": "u1", "item_id": "a1", "timestamp": "%s", "value": NaN}' % stamp,  # 6
+        dumps({"event_type": "conversion", "user_id": "u9", "item_id": "a2", "timestamp": stamp}),  # 7 unknown user
+    ])
+    return tmp_path
+
+
+def test_hand_made_folder_counts_and_reasons(hand_made_folder: Path) -> None:
+    result = ingest(read_raw_folder(hand_made_folder))
+    assert result.counts == {
+        "assets": {"in": 2, "accepted": 2, "quarantined": 0},
+        "users": {"in": 3, "accepted": 2, "quarantined": 1},
+        "interactions": {"in": 7, "accepted": 2, "quarantined": 5},
+    }
+    assert (result.records_in, result.records_accepted, result.records_quarantined) == (12, 6, 6)
+    reasons = dict(zip(result.quarantine["source"], result.quarantine["reason"]))
+    assert reasons == {
+        "users.jsonl:3": "duplicate_id",
+        "interactions.jsonl:2": "unparseable",
+        "interactions.jsonl:3": "unparseable",
+        "interactions.jsonl:5": "unknown_item",
+        "interactions.jsonl:6": "out_of_range",  # NaN is not a finite value
+        "interactions.jsonl:7": "unknown_user",
+    }
+    assert result.quarantine_by_reason() == {"duplicate_id": 1, "out_of_range": 1, "unknown_item": 1,
+                                             "unknown_user": 1, "unparseable": 2}
+    # the first u1 is kept, the second quarantined
+    users = result.tables["users"].set_index("user_id")
+    assert users.loc["u1", "segment"] == "first"
+    accepted = result.tables["interactions"]
+    assert list(zip(accepted["event_type"], accepted["item_id"])) == [("impression", "a1"), ("click", "a2")]
+    messages = dict(zip(result.quarantine["source"], result.quarantine["messages"]))
+    assert "invalid JSON" in messages["interactions.jsonl:2"]
+    assert "not a JSON object" in messages["interactions.jsonl:3"]
+    assert "'a9'" in messages["interactions.jsonl:5"]
+
+
+def test_read_jsonl_keeps_unparseable_lines_with_their_location(tmp_path: Path) -> None:
+    path = tmp_path / "users.jsonl"
+    path.write_bytes(b'{"user_id": "u1"}\n\n{"user_id": \xff}\n"just a string"\n')
+    raw = read_jsonl(path)
+    assert raw.name == "users"
+    assert raw.records == [{"user_id": "u1"}]
+    assert raw.sources == ["users.jsonl:1"]
+    assert [(f.source, f.reason.split(":")[0]) for f in raw.parse_failures] == [
+        ("users.jsonl:2", "empty line"), ("users.jsonl:3", "bad encoding"), ("users.jsonl:4", "not a JSON object")]
+    assert raw.n_in == 4
+
+
+def test_request_references_are_checked_when_requests_are_present(hand_made_folder: Path) -> None:
+    write_lines(hand_made_folder / "requests.jsonl", [dumps({
+        "request_id": "r1", "user_id": "u1", "session_id": "s1", "timestamp": "2024-06-01T00:00:00Z",
+        "candidate_item_ids": ["a1", "a2"]})])
+    with (hand_made_folder / "interactions.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(dumps({"event_type": "click", "request_id": "r1", "user_id": "u1", "item_id": "a1",
+                            "timestamp": "2024-06-01T00:00:00Z", "position": 0}) + "\n")   # 8 ok
+        handle.write(dumps({"event_type": "click", "request_id": "r7", "user_id": "u1", "item_id": "a1",
+                            "timestamp": "2024-06-01T00:00:00Z", "position": 0}) + "\n")   # 9 unknown request
+    result = ingest(read_raw_folder(hand_made_folder))
+    assert result.counts["interactions"] == {"in": 9, "accepted": 3, "quarantined": 6}
+    assert dict(zip(result.quarantine["source"], result.quarantine["reason"]))["interactions.jsonl:9"] == \
+        "unknown_request"
+
+
+def test_folder_without_tables_and_unknown_tables_raise(tmp_path: Path, hand_made_folder: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="no raw tables"):
+        read_raw_folder(empty)
+    tables = read_raw_folder(hand_made_folder)
+    tables["ratings"] = tables.pop("interactions")
+    tables["ratings"].name = "ratings"
+    with pytest.raises(KeyError, match="ratings"):
+        ingest(tables)
+
+
+# ---------------------------------------------------------------------- the stage end to end
+def test_ingest_stage_is_reproducible_and_reports_its_metrics(tmp_path: Path, tiny_world_params: WorldParams) -> None:
+    root = Path(__file__).resolve().parents[2]
+    params = load_params(root / "params.yaml", profile="default").model_copy(update={"world": tiny_world_params})
+    first = run_ingest_stage(params, Workspace(root=tmp_path / "first"))
+    second = run_ingest_stage(params, Workspace(root=tmp_path / "second"))
+    # the version is a hash of the stored content: same params, same content, same version
+    assert first.manifest.version == second.manifest.version
+    assert first.manifest.content_hash == second.manifest.content_hash
+    assert (tmp_path / "first" / "data" / "store" / first.manifest.version / "manifest.json").is_file()
+    assert (tmp_path / "first" / "data" / "world" / "world.npz").is_file()
+
+    metrics = ingest_metrics(first)
+    # ten headline numbers, all computed by the core; write_metrics refuses more than 12 or any non-number
+    assert set(metrics) == {"records_in", "records_accepted", "records_quarantined", "quarantine_share",
+                            "injected_recovered_share", "users", "items", "interactions", "density",
+                            "top10pct_share"}
+    write_metrics(Workspace(root=tmp_path / "first"), "ingest", metrics)
+    assert metrics["records_in"] == metrics["records_accepted"] + metrics["records_quarantined"]
+    assert metrics["records_quarantined"] == len(first.injected) == len(first.result.quarantine)
+    assert metrics["quarantine_share"] == pytest.approx(len(first.injected) / metrics["records_in"])
+    # every injected record is quarantined and nothing else: the tiny world's raw folder check above
+    assert metrics["injected_recovered_share"] == 1.0
+    assert (metrics["users"], metrics["items"]) == (tiny_world_params.n_users, tiny_world_params.n_items)
+    assert metrics["interactions"] == first.result.counts["interactions"]["accepted"]
+    assert 0 < metrics["density"] < 1 and 0.1 <= metrics["top10pct_share"] <= 1  # the top 10% hold at least 10%
+    assert set(first.manifest.tables) == {"assets", "users", "requests", "interactions", "kg_triples", "queries",
+                                          "quarantine"}
+    diagnostics = ingest_diagnostics(first)
+    assert diagnostics["store_version"] == first.manifest.version
+    assert sum(diagnostics["quarantine_by_reason"].values()) == len(first.injected)
+    assert diagnostics["injected"] == {"injected": len(first.injected), "recovered": len(first.injected),
+                                       "false_quarantines": 0}
+    assert diagnostics["world"]["n_users"] == tiny_world_params.n_users
+    json.dumps(diagnostics)  # the diagnostics file must be JSON-serialisable
+
+
+def test_configured_movielens_folder_missing_is_an_error_naming_the_parameter(tmp_path: Path) -> None:
+    from hermes_core.params import HermesParams
+    from hermes_core.ingest.stage import load_source
+    from hermes_core.workspace import MissingDataError, Workspace
+
+    params = HermesParams.model_validate(
+        {"data": {"source": "movielens-100k", "movielens_path": str(tmp_path / "nowhere")}})
+    with pytest.raises(MissingDataError) as error:
+        load_source(params, Workspace(tmp_path / "out"))
+    assert str(tmp_path / "nowhere") in str(error.value)
+    assert "data.movielens_path" in str(error.value)

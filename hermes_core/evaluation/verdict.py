@@ -10,8 +10,8 @@ the same requests) with a confidence interval :math:`[\\Delta_{lo}, \\Delta_{hi}
 * they **tie** when it contains 0: the difference is inside the noise.
 
 "Better" is higher for a quality (NDCG, recall) and lower for an error (relative error, RMSE):
-``higher_is_better``. The interval usually comes from :func:`paired_bootstrap`, the percentile
-bootstrap over paired units (Efron & Tibshirani 1993, ch. 13); callers that already hold an
+``higher_is_better``. The interval usually comes from :func:`hermes_core.evaluation.bootstrap.paired_bootstrap`, the
+percentile bootstrap over paired units (Efron & Tibshirani 1993, ch. 13); callers that already hold an
 interval (a model comparison over users, the gate's uplift) use :func:`compare_interval`.
 """
 
@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 
 Verdict = Literal["beats", "ties with", "loses to"]
 
@@ -75,32 +74,6 @@ def compare_interval(difference: float, ci_low: float, ci_high: float, level: fl
                      higher_is_better: bool = True) -> Comparison:
     """A :class:`Comparison` from an interval computed elsewhere."""
     return Comparison(float(difference), float(ci_low), float(ci_high), float(level), higher_is_better)
-
-
-def paired_bootstrap(a: npt.ArrayLike, b: npt.ArrayLike, *, level: float = 0.95, n_resamples: int = 2000,
-                     seed: int | np.random.Generator = 0, higher_is_better: bool = True) -> Comparison:
-    """Percentile bootstrap interval of the mean paired difference :math:`\\bar d = \\frac1n\\sum_u (a_u - b_u)`.
-
-    Units ``u`` (users, logs, requests) are resampled with replacement, ``n_resamples`` times;
-    the interval is the :math:`(\\alpha/2, 1-\\alpha/2)` quantiles of the resampled means.
-    Pairing matters: the noise common to A and B on a unit cancels in :math:`a_u - b_u`.
-    """
-    a_values, b_values = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a_values.shape != b_values.shape or a_values.ndim != 1:
-        raise ValueError(f"paired_bootstrap needs two 1-d arrays of one length, got {a_values.shape} and {b_values.shape}")
-    if a_values.size < 2:
-        raise ValueError(f"paired_bootstrap needs at least 2 paired units, got {a_values.size}")
-    if not np.all(np.isfinite(a_values)) or not np.all(np.isfinite(b_values)):
-        raise ValueError("paired_bootstrap: the measures contain NaN or infinite values")
-    if n_resamples < 100:
-        raise ValueError(f"n_resamples must be at least 100, got {n_resamples}")
-    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    differences = a_values - b_values  # (n_units,)
-    draws = rng.integers(0, differences.size, size=(n_resamples, differences.size))
-    means = differences[draws].mean(axis=1)  # (n_resamples,)
-    alpha = 1.0 - level
-    low, high = np.quantile(means, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return Comparison(float(differences.mean()), float(low), float(high), level, higher_is_better)
 
 
 def truth_in_interval(truth: float, ci_low: float, ci_high: float) -> bool:

@@ -4,7 +4,7 @@ the Open Bandit agreement check and the gate's coverage of the true uplift.
 Every "A beats / ties with / loses to B" sentence goes through
 :mod:`hermes_core.evaluation.verdict`: the per-log (or per-run) errors of A and B on the *same*
 logs are paired, and the percentile bootstrap interval of their mean difference decides
-(:func:`~hermes_core.evaluation.verdict.paired_bootstrap`, ``higher_is_better=False`` since an
+(:func:`~hermes_core.evaluation.bootstrap.paired_bootstrap`, ``higher_is_better=False`` since an
 error is compared). Everything else is stated as a point estimate, without a verdict.
 """
 
@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from hermes_core.data.readers.open_bandit import OpenBanditExperimentResult
-from hermes_core.evaluation.verdict import Comparison, coverage_sentence, paired_bootstrap
+from hermes_core.evaluation.bootstrap import paired_bootstrap
+from hermes_core.evaluation.verdict import Comparison, coverage_sentence
 from hermes_core.ope.shadow import GateReport
 from hermes_core.ope.world_experiments import WorldStudy
 
@@ -59,7 +60,7 @@ def compare_on_logs(study: WorldStudy, target: str, a: str, b: str, *, level: fl
     errors_b = per_log_relative_errors(study, target, b).reindex(errors_a.index)
     if len(errors_a) < 2:
         return None
-    return paired_bootstrap(errors_a.to_numpy(), errors_b.to_numpy(), level=level, n_resamples=n_resamples,
+    return paired_bootstrap(errors_a.to_numpy(), errors_b.to_numpy(), level=level, n_bootstrap=n_resamples,
                             seed=seed, higher_is_better=False)  # fmt: skip
 
 
@@ -69,7 +70,7 @@ def compare_runs(errors_a: np.ndarray, errors_b: np.ndarray, *, level: float, n_
     uses the same resample of the log); ``None`` with fewer than 2 runs."""
     if np.asarray(errors_a).size < 2:
         return None
-    return paired_bootstrap(errors_a, errors_b, level=level, n_resamples=n_resamples, seed=seed,
+    return paired_bootstrap(errors_a, errors_b, level=level, n_bootstrap=n_resamples, seed=seed,
                             higher_is_better=False)  # fmt: skip
 
 

@@ -19,11 +19,8 @@ from typing import Literal
 
 import numpy as np
 
+from hermes_core.evaluation.bootstrap import resampled_means
 from hermes_core.ope.base import OffPolicyEstimator, RoundTerms
-
-DEFAULT_CHUNK_ELEMENTS = 1 << 23
-"""Resample indices drawn at once (``chunk rows x n_rounds``): 64 MiB of int64."""
-
 
 @dataclass(frozen=True)
 class Interval:
@@ -101,39 +98,6 @@ def cluster_terms(terms: RoundTerms, groups: np.ndarray) -> RoundTerms:
         direct=mean_by_group(terms.direct),
         normaliser=mean_by_group(terms.normaliser),
     )
-
-
-def resampled_means(
-    columns: np.ndarray,
-    n_bootstrap: int,
-    seed: int | np.random.Generator,
-    chunk_size: int | None = None,
-) -> np.ndarray:
-    """Means of ``columns`` (n, m) over ``n_bootstrap`` resamples of its rows, shape (B, m).
-
-    Resample indices come from ``numpy.random.default_rng(seed)`` as a (B, n) matrix drawn
-    ``chunk_size`` rows at a time; the stream does not depend on ``chunk_size``.
-    """
-    if n_bootstrap < 1:
-        raise ValueError(f"n_bootstrap must be >= 1, got {n_bootstrap!r}")
-    columns = np.ascontiguousarray(columns, dtype=np.float64)
-    n_rounds = columns.shape[0]
-    rng = np.random.default_rng(seed)
-    if chunk_size is None:
-        chunk_size = max(1, DEFAULT_CHUNK_ELEMENTS // n_rounds)
-    chunk_size = max(1, min(int(chunk_size), n_bootstrap))
-    means = np.empty((n_bootstrap, columns.shape[1]))
-    counts = np.empty((chunk_size, n_rounds))  # (chunk, n) resample multiplicities
-    index_dtype = np.int32 if n_rounds < 2**31 else np.int64
-    for start in range(0, n_bootstrap, chunk_size):
-        rows = min(chunk_size, n_bootstrap - start)
-        # int32 draws are the same stream as int64 ones for n < 2**31, and 3x faster.
-        indices = rng.integers(0, n_rounds, size=(rows, n_rounds), dtype=index_dtype)  # (rows, n)
-        for row in range(rows):
-            counts[row] = np.bincount(indices[row], minlength=n_rounds)
-        means[start : start + rows] = counts[:rows] @ columns
-    means /= n_rounds
-    return means
 
 
 def bootstrap_replicates(

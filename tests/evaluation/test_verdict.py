@@ -1,4 +1,4 @@
-"""The beats / ties / loses rule and the paired bootstrap behind it."""
+"""The beats / ties / loses rule."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from hermes_core.evaluation.verdict import (
     Comparison,
     compare_interval,
     coverage_sentence,
-    paired_bootstrap,
     truth_in_interval,
 )
 
@@ -41,47 +40,6 @@ def test_reversed_or_undefined_interval_is_refused() -> None:
         Comparison(0.0, 0.1, -0.1, 0.95)
     with pytest.raises(ValueError, match="finite"):
         Comparison(0.0, float("nan"), 0.1, 0.95)
-
-
-def test_constant_difference_gives_a_degenerate_interval() -> None:
-    a = np.linspace(0.0, 1.0, 50)
-    result = paired_bootstrap(a + 0.2, a, n_resamples=200, seed=1)
-    # every resampled mean of the constant 0.2 is 0.2 (up to rounding)
-    assert result.difference == pytest.approx(0.2)
-    assert result.ci_low == pytest.approx(0.2) and result.ci_high == pytest.approx(0.2)
-    assert result.verdict == "beats"
-
-
-def test_pairing_removes_the_common_noise() -> None:
-    rng = np.random.default_rng(7)
-    unit_noise = rng.normal(0.0, 1.0, 400)    # large, shared by A and B on each unit
-    a = unit_noise + 0.05 + rng.normal(0.0, 0.01, 400)
-    b = unit_noise + rng.normal(0.0, 0.01, 400)
-    assert paired_bootstrap(a, b, n_resamples=500, seed=3).verdict == "beats"
-
-
-def test_bootstrap_interval_matches_the_normal_interval_for_a_large_sample() -> None:
-    rng = np.random.default_rng(11)
-    d = rng.normal(0.1, 1.0, 4000)
-    result = paired_bootstrap(d, np.zeros_like(d), n_resamples=4000, seed=5)
-    # independent computation: mean +- 1.96 sd / sqrt(n); the percentile bootstrap agrees to
-    # a few per cent of the half-width at n = 4000
-    half = 1.959964 * d.std(ddof=1) / np.sqrt(d.size)
-    assert result.ci_low == pytest.approx(d.mean() - half, abs=0.1 * half)
-    assert result.ci_high == pytest.approx(d.mean() + half, abs=0.1 * half)
-
-
-def test_bootstrap_is_reproducible_from_its_seed() -> None:
-    rng = np.random.default_rng(0)
-    a, b = rng.normal(size=30), rng.normal(size=30)
-    assert paired_bootstrap(a, b, seed=9) == paired_bootstrap(a, b, seed=9)
-
-
-def test_bootstrap_rejects_unpaired_or_missing_values() -> None:
-    with pytest.raises(ValueError, match="one length"):
-        paired_bootstrap([1.0, 2.0], [1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match="NaN"):
-        paired_bootstrap([1.0, float("nan")], [1.0, 2.0])
 
 
 def test_coverage_sentence_says_when_the_truth_is_missed() -> None:

@@ -210,7 +210,7 @@ def bench_ann(kind: str, n: int, n_queries: int, dim: int, seed: int, repeats: i
         del hnsw
     for row in rows:
         row["speedup_vs_exact"] = row["qps"] / exact_qps
-    passing = [row for row in rows if row["recall_at_k"] >= 0.95]
+    passing = [row for row in rows if row["search_recall_at_k"] >= 0.95]
     best = max(passing, key=lambda row: row["qps"]) if passing else None
     return {
         "data": kind,
@@ -248,7 +248,6 @@ def bench_world_quality(sizes: list[int], device: str) -> dict[str, Any]:
     from hermes_core.encode import stage as st
     from hermes_core.encode.image import EfficientNetLite0Encoder
     from hermes_core.encode.params import EncodeParams
-    from hermes_core.encode.world_data import load_inputs
     from hermes_core.workspace import Workspace
 
     params = load_params(ROOT / "params.yaml", profile="default")
@@ -270,7 +269,7 @@ def bench_world_quality(sizes: list[int], device: str) -> dict[str, Any]:
     if params.data.source != "world" or not (workspace.world / "world.npz").is_file():
         section["image_size_quality"] = {"skipped": f"no synthetic world under {workspace.world}"}
         return section
-    inputs = load_inputs(params, workspace)
+    inputs = st.load_inputs(params, workspace)
     cache = st.cache_folder(params, workspace)
     text_encoder = st.make_text_encoder(params.encode)
     latent = inputs.world.catalogue.visual_latent[inputs.world_item_index]
@@ -278,7 +277,8 @@ def bench_world_quality(sizes: list[int], device: str) -> dict[str, Any]:
     rows = []
     for size in sizes:
         settings = params.encode.model_dump()
-        settings.update(image_size=size, device=device)
+        settings["image"].update(size=size)
+        settings.update(device=device)
         settings["fusion"].update(compare=("image_only",), kind="image_only", show_progress=False)
         encode_params = EncodeParams.model_validate(settings)
         timer = EfficientNetLite0Encoder(image_size=size, device=device, progress_min_items=10**9)
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
             best = section["best_at_recall_0_95"]
             print(f"  exact {section['exact']['qps']:.0f} qps; best "
                   + ("none >= 0.95" if best is None else
-                     f"{best['index_type']} {best['knob']}={best['value']} recall {best['recall_at_k']:.3f} "
+                     f"{best['index_type']} {best['knob']}={best['value']} recall {best['search_recall_at_k']:.3f} "
                      f"{best['qps']:.0f} qps ({best['speedup_vs_exact']:.1f}x)"), flush=True)
     if not args.skip_quality:
         print("world quality ...", flush=True)

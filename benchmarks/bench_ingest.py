@@ -6,7 +6,7 @@
     (``hermes_core.world.export.interaction_records``), replicated until there are ``--records``
     of them; copy ``c >= 1`` of a record gets the request id ``<id>:c<c>`` so that every
     (request, position) is unique. They are written as JSON Lines (``write_jsonl``), read back
-    (``read_jsonl``) and validated by ``hermes_core.ingest.ingest`` together with the world's
+    (``read_jsonl``) and validated by ``hermes_core.ingest.validate.ingest`` together with the world's
     assets and users tables, so the referential checks (unknown user, unknown item) run on
     every interaction. The requests table is left out: request references are not checked,
     and the timed work is that of the interactions.
@@ -167,7 +167,7 @@ def main() -> None:
         "target": {"records": TARGET_RECORDS, "seconds": TARGET_SECONDS,
                    "met": all(all(s["target_met"].values()) for s in scenarios.values())},
         "scenarios": scenarios,
-        "notes": ("validate = hermes_core.ingest.ingest on assets + users + interactions: record rules, "
+        "notes": ("validate = hermes_core.ingest.validate.ingest on assets + users + interactions: record rules, "
                   "duplicate ids, unknown user/item references and the accepted DataFrames; "
                   "read = read_jsonl; single process"),
     }

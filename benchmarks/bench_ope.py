@@ -7,8 +7,8 @@
     does not publish a table for.
 (c) The world check: on ``--world-resamples`` fresh logs of the default-profile world
     (``data/world``, written by the ingest stage) of ``--world-requests`` requests each, target
-    ``ope.world_main_target``: DR's mean relative error must not exceed IPS's, and the 95%
-    intervals (``ope.interval_method``, request as the resampling unit) must cover the truth of
+    ``ope.world.main_target``: DR's mean relative error must not exceed IPS's, and the 95%
+    intervals (``ope.intervals.method``, request as the resampling unit) must cover the truth of
     the log in 90-99% of the resamples.
 (b) Wall time of all seven estimators on 1,000,000 synthetic logged rounds (10 actions, 3 slots):
     validation and per-round terms, then 1,000 percentile-bootstrap resamples shared by all.
@@ -34,13 +34,6 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from hermes_core.data.readers.open_bandit import (  # noqa: E402
-    PUBLISHED_BTS_FROM_RANDOM_ALL,
-    bernoulli_ts_action_dist,
-    PUBLISHED_SOURCE,
-    evaluate_bts_from_random,
-    evaluate_random_from_bts,
-)
 from hermes_core.ope import (  # noqa: E402
     OpeInputs,
     bootstrap_intervals,
@@ -48,8 +41,18 @@ from hermes_core.ope import (  # noqa: E402
     normal_interval,
     round_terms_of_all,
 )
+from hermes_core.ope.open_bandit import (  # noqa: E402
+    PUBLISHED_BTS_FROM_RANDOM_ALL,
+    PUBLISHED_SOURCE,
+    evaluate_bts_from_random,
+    evaluate_random_from_bts,
+)
+from hermes_core.ope.policies import bernoulli_ts_action_dist  # noqa: E402
+from hermes_core.ope.stage import obd_root  # noqa: E402
+from hermes_core.params import load_params  # noqa: E402
 
-OBD_ROOT = Path(os.environ.get("HERMES_SHARED_DATA", REPO.parent / "shared" / "data")) / "open_bandit_dataset"
+# $HERMES_SHARED_DATA/open_bandit_dataset, else ope.obd.path of the default profile (the stage's own lookup)
+OBD_ROOT = obd_root(load_params(REPO / "params.yaml", profile="default").ope)
 N_RUNS = 30
 SEED = 12345
 
@@ -118,7 +121,6 @@ def obd_experiments(prior_yaml: Path | None) -> dict[str, object]:
 
 def world_check(n_resamples: int, n_requests: int) -> dict[str, object]:
     """(c): DR vs IPS and interval coverage on fresh logs of the pipeline's world."""
-    from hermes_core.params import load_params
     from hermes_core.ope import DoublyRobust, InverseProbabilityWeighting
     from hermes_core.ope.world_experiments import run_world_study
     from hermes_core.world import World
@@ -127,8 +129,9 @@ def world_check(n_resamples: int, n_requests: int) -> dict[str, object]:
     if not (folder / "world.npz").is_file():
         return {"skipped": f"no world at {folder}: run the ingest stage (dvc repro ingest) first"}
     world = World.load(folder)
-    params = load_params(REPO / "params.yaml", profile="default").ope.model_copy(update={"ci_level": 0.95})
-    target = params.world_main_target
+    ope = load_params(REPO / "params.yaml", profile="default").ope
+    params = ope.model_copy(update={"intervals": ope.intervals.model_copy(update={"ci_level": 0.95})})
+    target = params.world.main_target
     estimators = {"ipw": InverseProbabilityWeighting(), "dr": DoublyRobust()}
     start = time.perf_counter()
     study = run_world_study(world, params, n_resamples=n_resamples, n_requests=n_requests, targets=[target],
@@ -147,8 +150,8 @@ def world_check(n_resamples: int, n_requests: int) -> dict[str, object]:
         "target": target,
         "n_resamples": n_resamples,
         "n_requests_per_resample": n_requests,
-        "interval": f"{params.interval_method} 95%, {params.n_bootstrap} resamples, request as the unit",
-        "reward_model": f"{params.reward_model}, {params.n_folds}-fold cross-fitting by request",
+        "interval": f"{params.intervals.method} 95%, {params.intervals.n_bootstrap} resamples, request as the unit",
+        "reward_model": f"{params.estimators.reward_model}, {params.estimators.n_folds}-fold cross-fitting by request",
         "seconds": round(seconds, 1),
         "estimators": table,
         "checks": {

@@ -1,4 +1,4 @@
-"""Choosing the torch device of the encode stage."""
+"""Choosing the torch device of any stage that trains or encodes (the `device` key of its block)."""
 
 from __future__ import annotations
 

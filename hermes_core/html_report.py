@@ -1,58 +1,47 @@
-"""Offline, light HTML pages of executed notebooks, with the maths rendered as MathML.
+"""Offline, light HTML pages of executed notebooks, with the maths rendered as MathML, and the
+index page that links them.
 
 nbconvert's default ``lab`` template writes ~1,900 lines of identical scripts and styles into
 every page and loads require.js and MathJax from a CDN, so offline every formula shows as raw
 TeX. This module renders the body with nbconvert's ``classic``/``basic`` cell markup, wraps it
 in a small page with one compact inline ``<style>``, and converts every ``$...$`` and
-``$$...$$`` formula to MathML on the server with ``latex2mathml`` (pure Python), in markdown
+``$$...$$`` formula to MathML on the server (:mod:`hermes_core.html_maths`), in markdown
 cells and in the ``text/markdown`` outputs of code cells (``display(Markdown(...))``). The page
-loads nothing from the network: images stay embedded as ``data:`` URIs, scripts are dropped.
-
-How the maths is found: nbconvert's mistune parser (``MathBlockParser``/``MathInlineParser``)
-already tokenises maths before any emphasis rule can see it, and code spans and fenced code
-blocks are tokenised by position, so a ``$`` inside code is never read as maths. Two rules are
-made stricter than nbconvert's (the ``pandoc`` rules): inline maths needs a non-space character
-after the opening and before the closing ``$``, and a closing ``$`` followed by a digit does not
-close (so "costs $5 and $10" stays text); a ``$$ ... $$`` display never spans a blank line.
-Each formula is converted once and replaced by a placeholder token; the tokens are swapped for
-the MathML after nbconvert's HTML post-processing, so neither ElementTree (heading anchors) nor
-BeautifulSoup (image alt texts) rewrites the MathML.
-
-A formula that latex2mathml cannot convert (a syntax error, an unbalanced brace, or a command it
-does not know, which it would otherwise print as ``\\command`` text) is shown as its TeX in a
-``<code class="tex">`` element and logged; rendering never fails because of one formula.
+loads nothing from the network (:mod:`hermes_core.html_resources` checks it): images stay
+embedded as ``data:`` URIs, scripts are dropped.
 
 The output is byte-deterministic: the same executed notebook gives identical bytes (no dates, no
 random ids; heading anchors derive from the heading text, cell anchors from the cell ids).
+
+The maths and resource-check names are re-exported here, so
+``from hermes_core.html_report import tex_to_mathml, external_resources`` keeps working.
 """
 
 from __future__ import annotations
 
 import copy
 import html as html_lib
-import logging
 import re
-import unicodedata
-import urllib.parse
-from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import nbformat
 from bs4 import BeautifulSoup
 from jinja2 import DictLoader, pass_context
-from latex2mathml.converter import convert as latex_to_mathml
 from nbconvert import HTMLExporter
-from nbconvert.filters.markdown_mistune import (
-    IPythonRenderer,
-    MarkdownWithMath,
-    MathBlockParser,
-    MathInlineParser,
-)
 from nbformat import NotebookNode
 
-logger = logging.getLogger(__name__)
+from hermes_core.html_maths import (
+    MathConversionError,
+    MathSpan,
+    MathStore,
+    markdown_parser,
+    markdown_to_html,
+    math_spans,
+    render_math,
+    tex_to_mathml,
+)
+from hermes_core.html_resources import external_resources
 
 __all__ = [
     "MathConversionError",
@@ -66,241 +55,6 @@ __all__ = [
     "tex_to_mathml",
     "write_index",
 ]
-
-
-# --------------------------------------------------------------------------------------------
-# TeX -> MathML
-
-
-class MathConversionError(ValueError):
-    """A TeX formula that latex2mathml cannot turn into MathML."""
-
-
-# latex2mathml prints a command it does not know as literal text (``<mi>\foo</mi>``)
-_UNKNOWN_COMMAND = re.compile(r"\\[A-Za-z]+")
-_MATHVARIANT_LETTER = re.compile(
-    r'<(?P<tag>mi|mn) mathvariant="(?P<variant>double-struck|script|fraktur|bold)">'
-    r"(?P<char>[A-Za-z0-9])</(?P=tag)>"
-)
-# Unicode names of the Mathematical Alphanumeric Symbols; the first name that exists wins
-# (the blocks have holes filled by older Letterlike Symbols: ℝ, ℋ, ℭ ...).
-_VARIANT_NAMES: dict[str, tuple[str, ...]] = {
-    "double-struck": ("MATHEMATICAL DOUBLE-STRUCK {kind} {char}", "DOUBLE-STRUCK {kind} {char}"),
-    "script": ("MATHEMATICAL SCRIPT {kind} {char}", "SCRIPT {kind} {char}"),
-    "fraktur": ("MATHEMATICAL FRAKTUR {kind} {char}", "BLACK-LETTER {kind} {char}"),
-    "bold": ("MATHEMATICAL BOLD {kind} {char}",),
-}
-
-
-def _variant_character(variant: str, char: str) -> str | None:
-    """The Unicode mathematical letter or digit for ``char`` in ``variant``, if one exists."""
-    if char.isdigit():
-        kind, name = "DIGIT", unicodedata.name(char).split()[-1]  # "DIGIT ONE" -> "ONE"
-    else:
-        kind, name = ("CAPITAL" if char.isupper() else "SMALL"), char.upper()
-    for pattern in _VARIANT_NAMES[variant]:
-        try:
-            return unicodedata.lookup(pattern.format(kind=kind, char=name))
-        except KeyError:
-            continue
-    return None
-
-
-def _spell_out_mathvariants(mathml: str) -> str:
-    """Replace ``mathvariant="double-struck"`` (etc.) single letters by Unicode letters.
-
-    MathML Core, which Chromium implements, ignores ``mathvariant`` other than ``normal``, so
-    ``\\mathbb 1`` and ``\\mathcal N`` would show as a plain 1 and N; the Unicode characters
-    𝟙 and 𝒩 render everywhere.
-    """
-
-    def replace(match: re.Match[str]) -> str:
-        character = _variant_character(match["variant"], match["char"])
-        if character is None:
-            return match[0]
-        return f"<{match['tag']}>&#x{ord(character):05X};</{match['tag']}>"
-
-    return _MATHVARIANT_LETTER.sub(replace, mathml)
-
-
-def _check_braces(tex: str) -> None:
-    """Raise if ``{``/``}`` do not balance (escaped ``\\{``, ``\\}`` are literal braces).
-
-    latex2mathml silently drops a missing argument (``\\frac{1`` becomes a one-child
-    ``<mfrac>``), so an unbalanced formula is refused before conversion.
-    """
-    depth = 0
-    for match in re.finditer(r"\\.|[{}]", tex, flags=re.DOTALL):
-        token = match[0]
-        if token == "{":
-            depth += 1
-        elif token == "}":
-            depth -= 1
-            if depth < 0:
-                raise MathConversionError(f"unbalanced '}}' at character {match.start()} of {tex!r}")
-    if depth:
-        raise MathConversionError(f"{depth} unclosed '{{' in {tex!r}")
-
-
-def tex_to_mathml(tex: str, *, display: bool) -> str:
-    """Convert one TeX formula (without its ``$`` delimiters) to a ``<math>`` element.
-
-    ``display=True`` gives ``<math display="block">`` (``$$...$$``), otherwise inline.
-    Raises :class:`MathConversionError` when latex2mathml fails, when braces do not balance,
-    or when the result still contains a ``\\command`` latex2mathml did not know.
-    """
-    source = tex.strip()
-    if not source:
-        raise MathConversionError("empty formula")
-    _check_braces(source)
-    try:
-        mathml = latex_to_mathml(source, display="block" if display else "inline")
-    except Exception as error:  # latex2mathml raises many unrelated types (IndexError, its own)
-        raise MathConversionError(f"latex2mathml cannot convert {source!r}: {type(error).__name__} {error}") from error
-    unknown = _UNKNOWN_COMMAND.findall(mathml)
-    if unknown:
-        raise MathConversionError(f"latex2mathml does not know {', '.join(sorted(set(unknown)))} in {source!r}")
-    return _spell_out_mathvariants(mathml)
-
-
-def _delimited(tex: str, display: bool) -> str:
-    return f"$${tex}$$" if display else f"${tex}$"
-
-
-def render_math(tex: str, *, display: bool) -> str:
-    """MathML for ``tex``, or its TeX (with delimiters) in ``<code class="tex">``; never raises."""
-    try:
-        return tex_to_mathml(tex, display=display)
-    except MathConversionError as error:
-        logger.warning("formula left as TeX: %s", error)
-        return f'<code class="tex">{html_lib.escape(_delimited(tex, display))}</code>'
-
-
-# --------------------------------------------------------------------------------------------
-# Markdown with maths
-
-
-@dataclass(frozen=True)
-class MathSpan:
-    """One formula found in markdown: its TeX (without delimiters) and whether it is display."""
-
-    tex: str
-    display: bool
-
-
-@dataclass
-class _MathStore:
-    """Formulas rendered so far, each standing in the HTML as a placeholder token until the end."""
-
-    rendered: list[str] = field(default_factory=list)  # MathML or the <code class="tex"> fallback
-    spans: list[MathSpan] = field(default_factory=list)
-
-    TOKEN: ClassVar[re.Pattern[str]] = re.compile(r"HERMESMATH(\d{6})X")
-
-    def add(self, tex: str, display: bool) -> str:
-        self.spans.append(MathSpan(tex, display))
-        self.rendered.append(render_math(tex, display=display))
-        return f"HERMESMATH{len(self.rendered) - 1:06d}X"
-
-    def as_mathml(self, text: str) -> str:
-        return self.TOKEN.sub(lambda m: self._lookup(m, self.rendered), text)
-
-    def as_tex(self, text: str) -> str:
-        """The text with each token replaced by its TeX (for attributes and anchor ids)."""
-        return self.TOKEN.sub(lambda m: self._lookup(m, [span.tex for span in self.spans]), text)
-
-    @staticmethod
-    def _lookup(match: re.Match[str], values: list[str]) -> str:
-        index = int(match[1])  # a token-like string the store did not issue is left as it is
-        return values[index] if index < len(values) else match[0]
-
-
-class _StrictMathInlineParser(MathInlineParser):
-    """nbconvert's inline maths parser with pandoc's rules for ``$...$``.
-
-    The opening ``$`` must be followed and the closing ``$`` preceded by a non-space
-    character, the closing ``$`` must not be followed by a digit, and the body holds no
-    backtick (so a code span that starts inside ``$...$`` stays code). ``\\$`` is a literal
-    dollar outside maths and an escaped one inside.
-    """
-
-    INLINE_MATH_TEX = r"(?<![$\\])\$(?![\s$])(?P<math_inline_tex>(?:\\.|[^$`\\])+?)(?<!\s)\$(?!\d)"
-    SPECIFICATION: ClassVar[dict[str, str]] = {
-        **MathInlineParser.SPECIFICATION,
-        "inline_math_tex": f"(?s:{INLINE_MATH_TEX})",
-    }
-
-
-class _StrictMathBlockParser(MathBlockParser):
-    """nbconvert's block parser, but a ``$$ ... $$`` display never spans a blank line.
-
-    TeX itself forbids a paragraph break inside maths; without this rule a stray ``$$`` could
-    swallow the blocks (fenced code included) up to the next ``$$`` further down.
-    """
-
-    MULTILINE_MATH = (
-        r"(?s:(?<!\\)[$]{2}(?:(?!\n[ \t]*\n).)*?(?<!\\)[$]{2}"
-        r"|\\\\\[.*?\\\\\]"
-        r"|\\begin\{(?P<math_env_name>[a-z]*\*?)\}.*?\\end\{(?P=math_env_name)\})"
-    )
-    SPECIFICATION: ClassVar[dict[str, str]] = {
-        **MathBlockParser.SPECIFICATION,
-        "multiline_math": MULTILINE_MATH,
-    }
-
-
-class _MathMLRenderer(IPythonRenderer):
-    """nbconvert's markdown renderer, writing maths as placeholder tokens of a :class:`_MathStore`."""
-
-    def __init__(self, store: _MathStore, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.store = store
-
-    def block_math(self, body: str) -> str:
-        return self.store.add(body, display=True)
-
-    def inline_math(self, body: str) -> str:
-        return self.store.add(body, display=False)
-
-    def latex_environment(self, name: str, body: str) -> str:
-        return self.store.add(f"\\begin{{{name}}}{body}\\end{{{name}}}", display=True)
-
-    def multiline_math(self, text: str) -> str:  # mistune 2 only
-        return text
-
-    def heading(self, text: str, level: int, **attrs: Any) -> str:
-        # nbconvert's add_anchor re-parses the heading with ElementTree, which would prefix the
-        # MathML namespace (ns0:math); the anchor id is built here from the heading's plain text.
-        plain = html_lib.unescape(re.sub(r"<[^>]*>", "", self.store.as_tex(text))).strip()
-        # nbconvert's id rule (filters.strings._convert_header_id): spaces to "-", URL-quoted
-        anchor = html_lib.escape(urllib.parse.quote(plain.replace(" ", "-"), safe="?/:@!$&'()*+,;="), quote=True)
-        link = "" if self.exclude_anchor_links else (
-            f'<a class="anchor-link" href="#{anchor}">{self.anchor_link_text}</a>'
-        )
-        return f'<h{level} id="{anchor}">{text}{link}</h{level}>\n'
-
-    def image(self, text: str, url: str, title: str | None = None) -> str:
-        return super().image(self.store.as_tex(text), url, title)
-
-
-def _markdown_parser(store: _MathStore, **renderer_options: Any) -> MarkdownWithMath:
-    renderer = _MathMLRenderer(store, escape=False, **renderer_options)
-    return MarkdownWithMath(
-        renderer=renderer, block=_StrictMathBlockParser(), inline=_StrictMathInlineParser(hard_wrap=False)
-    )
-
-
-def markdown_to_html(source: str) -> str:
-    """Markdown (Jupyter flavour) to an HTML fragment with every formula as MathML."""
-    store = _MathStore()
-    return store.as_mathml(_markdown_parser(store).render(source))
-
-
-def math_spans(source: str) -> list[MathSpan]:
-    """Every formula the renderer finds in a markdown string, in order (code is skipped)."""
-    store = _MathStore()
-    _markdown_parser(store).render(source)
-    return store.spans
 
 
 # --------------------------------------------------------------------------------------------
@@ -411,9 +165,9 @@ def _code_summary(cell: NotebookNode) -> str:
 
 
 class _LightHTMLExporter(HTMLExporter):
-    """HTMLExporter with the ``basic`` markup, collapsed code, and MathML via a :class:`_MathStore`."""
+    """HTMLExporter with the ``basic`` markup, collapsed code, and MathML via a :class:`MathStore`."""
 
-    def __init__(self, store: _MathStore, **kwargs: Any) -> None:
+    def __init__(self, store: MathStore, **kwargs: Any) -> None:
         super().__init__(
             template_name="basic",
             template_file="hermes_light.html.j2",
@@ -429,7 +183,7 @@ class _LightHTMLExporter(HTMLExporter):
     def markdown2html(self, context: Any, source: str) -> str:
         cell = context.get("cell", {})
         path = context.get("resources", {}).get("metadata", {}).get("path", "")
-        parser = _markdown_parser(
+        parser = markdown_parser(
             self.store,
             attachments=cell.get("attachments", {}),
             embed_images=self.embed_images,
@@ -490,7 +244,7 @@ def render_notebook_html(executed: Path, html: Path) -> Path:
     executed, html = Path(executed), Path(html)
     notebook = _read_notebook(executed)
     title, _ = _summary_of(notebook, fallback_title=executed.stem)
-    store = _MathStore()
+    store = MathStore()
     exporter = _LightHTMLExporter(store)
     resources = {"metadata": {"path": str(executed.parent.resolve()), "name": executed.stem}}
     body, _ = exporter.from_notebook_node(_without_scripts(notebook), resources=resources)
@@ -498,6 +252,7 @@ def render_notebook_html(executed: Path, html: Path) -> Path:
     html.parent.mkdir(parents=True, exist_ok=True)
     html.write_bytes(page.encode("utf-8"))
     return html
+
 
 
 # --------------------------------------------------------------------------------------------
@@ -606,89 +361,3 @@ def write_index(html_dir: Path, pages: list[tuple[str, str, str]]) -> Path:
     html_dir.mkdir(parents=True, exist_ok=True)
     index.write_bytes(_page("Hermes reports", body).encode("utf-8"))
     return index
-
-
-# --------------------------------------------------------------------------------------------
-# External resources
-
-_EXTERNAL_URL = re.compile(r"^\s*(?:https?:)?//", re.IGNORECASE)
-_CSS_URL = re.compile(r"""url\(\s*(?P<quote>['"]?)(?P<url>.*?)(?P=quote)\s*\)|@import\s+(?P<q2>['"])(?P<import>.*?)(?P=q2)""",
-                      re.IGNORECASE | re.DOTALL)
-# the attributes through which a tag makes the browser fetch something
-_RESOURCE_ATTRIBUTES: dict[str, tuple[str, ...]] = {
-    "script": ("src",),
-    "img": ("src", "srcset"),
-    "iframe": ("src",),
-    "frame": ("src",),
-    "source": ("src", "srcset"),
-    "video": ("src", "poster"),
-    "audio": ("src",),
-    "track": ("src",),
-    "embed": ("src",),
-    "object": ("data",),
-    "input": ("src",),
-    "image": ("href", "xlink:href"),  # SVG
-}
-_FETCHING_LINK_RELS = frozenset({"stylesheet", "preload", "modulepreload", "prefetch", "icon", "apple-touch-icon", "manifest"})
-
-
-class _ResourceCollector(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.urls: list[str] = []
-        self._in_style = False
-
-    def _add(self, value: str | None) -> None:
-        if value and _EXTERNAL_URL.match(value):
-            self.urls.append(value.strip())
-
-    def _add_css(self, css: str) -> None:
-        for match in _CSS_URL.finditer(css):
-            self._add(match["url"] if match["url"] is not None else match["import"])
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "link":
-            rels = set((attributes.get("rel") or "").lower().split())
-            if rels & _FETCHING_LINK_RELS:
-                self._add(attributes.get("href"))
-        for name in _RESOURCE_ATTRIBUTES.get(tag, ()):
-            value = attributes.get(name)
-            if name == "srcset" and value:
-                for candidate in value.split(","):
-                    self._add(candidate.strip().split(" ")[0])
-            else:
-                self._add(value)
-        if attributes.get("style"):
-            self._add_css(attributes["style"] or "")
-        if tag == "style":
-            self._in_style = True
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.handle_starttag(tag, attrs)
-        if tag == "style":
-            self._in_style = False
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "style":
-            self._in_style = False
-
-    def handle_data(self, data: str) -> None:
-        if self._in_style:
-            self._add_css(data)
-
-
-def external_resources(html_text: str) -> list[str]:
-    """Every network URL (``http://``, ``https://``, ``//``) the page would fetch, in order.
-
-    Counted: ``<script src>``, ``<link href>`` with a fetching ``rel`` (stylesheet, preload,
-    modulepreload, prefetch, icon, apple-touch-icon, manifest), ``src``/``srcset``/``poster``/
-    ``data`` of img, iframe, source, video, audio, track, embed, object, input and SVG image,
-    and CSS ``url(...)``/``@import`` in ``<style>`` elements and ``style`` attributes. Plain
-    ``<a href>`` links and namespace URIs (``xmlns``) are not resources. Each use is listed
-    (a URL used twice appears twice).
-    """
-    collector = _ResourceCollector()
-    collector.feed(html_text)
-    collector.close()
-    return collector.urls

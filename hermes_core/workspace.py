@@ -58,6 +58,19 @@ def shared_data_dir(configured: str | None = None) -> Path:
     return resolve_project_path(configured or "../shared/data")
 
 
+def shared_dataset_dir(folder: str, configured: str | Path, parameter: str) -> tuple[Path, str]:
+    """One real dataset's folder and where it came from, for error messages.
+
+    ``$HERMES_SHARED_DATA/<folder>`` when that variable is set (:func:`shared_data_dir`), with the
+    origin ``"$HERMES_SHARED_DATA/<folder>"``; else the ``params.yaml`` value ``configured`` of the
+    key ``parameter`` (relative paths against the original repository,
+    :func:`resolve_project_path`), with the origin ``"<parameter> = '<configured>'"``.
+    """
+    if os.environ.get(SHARED_DATA_ENV):
+        return shared_data_dir() / folder, f"${SHARED_DATA_ENV}/{folder}"
+    return resolve_project_path(configured), f"{parameter} = {str(configured)!r}"
+
+
 class MissingDataError(FileNotFoundError):
     """Configured real data are absent: names the path and the parameter that points at it."""
 

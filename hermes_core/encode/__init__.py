@@ -1,26 +1,36 @@
-"""The encode stage: content embeddings, query-conditioned fusion, ANN retrieval, metrics.
+"""The encode stage: content embeddings, query-conditioned fusion, cold start, ANN retrieval, metrics.
 
 Modules (imported on use, so ``import hermes_core.encode`` pulls in neither torch nor FAISS):
 
-* :mod:`~hermes_core.encode.params`: ``EncodeParams`` (the ``encode:`` block of params.yaml);
-* :mod:`~hermes_core.encode.text`: ``TextEncoder``, sentence-transformers, offline, 384-d MiniLM;
-* :mod:`~hermes_core.encode.image`: ``EfficientNetLite0Encoder`` (1280-d), the ``ImageEncoder``
-  protocol and ``register_image_encoder`` / ``make_image_encoder``;
-* :mod:`~hermes_core.encode.cache`: ``EmbeddingCache`` and ``encode_with_cache``;
-* :mod:`~hermes_core.encode.fusion`: cross-attention fusion, baselines, ``train_fusion``,
-  ``score_items``;
-* :mod:`~hermes_core.encode.retrieval`: two-stage ANN + exact fused rescoring;
-* :mod:`~hermes_core.index.faiss_index`: FAISS inner-product indexes, recall, QPS, sweeps;
-* :mod:`~hermes_core.encode.metrics`: ``ndcg_at_k``, ``recall_at_k``;
-* :mod:`~hermes_core.device`: ``resolve_device``;
-* :mod:`~hermes_core.encode.world_data`: the stage's inputs (store, world truth, MovieLens cold split);
-* :mod:`~hermes_core.encode.coldstart`: query vectors, leave-one-out pairs, baselines, cold-start evaluation;
-* :mod:`~hermes_core.encode.stage`: the steps the notebook ``02_encode`` runs, outputs and metrics.
+* faces: :mod:`~.params` (``EncodeParams``, the ``encode:`` block of params.yaml),
+  :mod:`~.stage` (the steps notebook ``02_encode`` calls, in its order), :mod:`~.metrics`
+  (``EncodeRun``; the whole ``metrics/encode.json`` and the diagnostics), :mod:`~.plots` (the
+  figures), :mod:`~.conclusions` (the sentences of the conclusions);
+* inputs and splits: :mod:`~.inputs` (the store's catalogue and feedback, the world's truth),
+  :mod:`~.splits` (MovieLens cold items, validation items, held-out text queries);
+* encoders: :mod:`~.text` (``TextEncoder``, offline MiniLM), :mod:`~.image`
+  (``EfficientNetLite0Encoder`` and the image-encoder registry), :mod:`~.cache` (the
+  content-addressed embedding cache), :mod:`~.catalogue` (encoding and preparing the catalogue);
+* towers: :mod:`~.profiles` (query vectors, leave-one-out and text-query pairs), :mod:`~.fusion`
+  (cross-attention fusion, the baseline towers, ``train_fusion``, ``score_items``),
+  :mod:`~.training` (the training set and the towers trained on equal footing);
+* evaluation: :mod:`~.baselines` (popularity, random), :mod:`~.coldstart` (the cold-start
+  protocol and paired model differences), :mod:`~.queries` (held-out text queries),
+  :mod:`~.attention` (alpha by query kind and by user), :mod:`~.embedding_space` (projection,
+  neighbour purity);
+* retrieval: :mod:`~.retrieval` (two-stage ANN + exact fused rescoring), :mod:`~.item_index`
+  (the FAISS index of the stage and its comparison with exact search), :mod:`~.outputs`
+  (``data/encode/``).
+
+Shared layers it uses: :mod:`hermes_core.evaluation.ranking` (NDCG@k, recall@k),
+:mod:`hermes_core.evaluation.bootstrap` and :mod:`~hermes_core.evaluation.verdict` (intervals and
+verdicts), :mod:`hermes_core.losses` (the sampled softmax), :mod:`hermes_core.index.faiss_index`.
 """
 
 from __future__ import annotations
 
 __all__ = [
-    "ann", "cache", "coldstart", "device", "fusion", "image", "metrics", "params", "retrieval", "stage", "text",
-    "world_data",
+    "attention", "baselines", "cache", "catalogue", "coldstart", "conclusions", "embedding_space", "fusion", "image",
+    "inputs", "item_index", "metrics", "outputs", "params", "plots", "profiles", "queries", "retrieval", "splits",
+    "stage", "text", "training",
 ]

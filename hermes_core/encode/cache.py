@@ -93,7 +93,7 @@ class EmbeddingCache:
     Parameters
     ----------
     directory:
-        The cache root (``encode.cache_dir``); created if needed.
+        The cache root (``encode.cache.dir``); created if needed.
     model_id, modality, dim:
         Which encoder the embeddings come from; a folder written by another dimension
         raises ``ValueError``.

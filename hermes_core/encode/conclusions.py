@@ -2,7 +2,7 @@
 
 Every statement that one model does better than another goes through
 :mod:`hermes_core.evaluation.verdict`: the paired bootstrap interval of the difference
-(:func:`~.stage.model_differences` over users, :func:`~.stage.query_differences` over held-out
+(:func:`~.coldstart.model_differences` over users, :func:`~.queries.query_differences` over held-out
 queries) decides between "beats", "ties with" and "loses to", and a tie is written as a tie.
 The thresholds a sentence applies are the constants of this module, each with the reason for
 its value. :func:`encode_conclusions` returns Markdown bullet lines; every number in them
@@ -12,12 +12,15 @@ appears in a table of the notebook.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from hermes_core.evaluation.verdict import Comparison, compare_interval
+
+if TYPE_CHECKING:
+    from hermes_core.encode.metrics import EncodeRun
 
 ALPHA_DESIGN_CLAIM = 0.95
 """The design note's claim: visual text queries drive the fused model's ``alpha_vision`` towards 0.95."""
@@ -50,21 +53,21 @@ class EncodeFindings:
     ndcg_col: str  # e.g. "NDCG@10"
     recall_col: str  # e.g. "recall@50"
     n_cold_items: int
-    differences: pd.DataFrame  # stage.model_differences: first, second, difference, ci_low, ci_high
+    differences: pd.DataFrame  # coldstart.model_differences: first, second, difference, ci_low, ci_high
     trained: tuple[str, ...]  # labels of the trained towers
     best_epochs: dict[str, int]  # label -> kept epoch
     max_epochs: int
-    purity: pd.DataFrame  # stage.purity_table
-    # index_type, tower, k, recall_at_k, two_stage_recall, certified, n_vectors, n_queries, qps, exact_qps
+    purity: pd.DataFrame  # embedding_space.purity_table
+    # index_type, tower, k, search_recall_at_k, two_stage_recall, certified, n_vectors, n_queries, qps, exact_qps
     index: dict[str, Any]
     level: float = 0.95
     query_k: int | None = None
     query_table: pd.DataFrame | None = None  # NDCG@k by model (rows) and kind (columns)
-    query_differences: pd.DataFrame | None = None  # stage.query_differences, index (kind, "A - B")
-    alpha_by_kind: pd.DataFrame | None = None  # stage.alpha_by_query_kind
+    query_differences: pd.DataFrame | None = None  # queries.query_differences, index (kind, "A - B")
+    alpha_by_kind: pd.DataFrame | None = None  # attention.alpha_by_query_kind
     fused_alpha_history: tuple[float, ...] | None = None  # mean alpha_vision of the training positives, per epoch
     fused_kept_epoch: int | None = None
-    user_alpha: dict[str, float] | None = None  # stage.user_alpha_summary
+    user_alpha: dict[str, float] | None = None  # attention.user_alpha_summary
 
 
 def comparison(differences: pd.DataFrame, first: str, second: str, level: float) -> Comparison | None:
@@ -261,7 +264,7 @@ def user_alpha_line(summary: dict[str, float], level: float) -> str:
 def index_line(index: dict[str, Any]) -> str:
     """Index recall against exact search and two-stage recall; speed as measured, not compared."""
     return (f"- The {index['index_type']} index over {index['n_vectors']} vectors of the `{index['tower']}` tower "
-            f"finds {index['recall_at_k']:.1%} of the exact top {index['k']} for the {index['n_queries']} user "
+            f"finds {index['search_recall_at_k']:.1%} of the exact top {index['k']} for the {index['n_queries']} user "
             f"queries; "
             f"two-stage retrieval (index, then exact rescoring) reproduces {index['two_stage_recall']:.1%} of the top "
             f"{index['k']} by the tower's exact score and certifies {index['certified']:.1%} of the queries exact. "
@@ -291,22 +294,28 @@ def encode_conclusions(findings: EncodeFindings) -> list[str]:
     return lines
 
 
-def findings_from_stage(
-    params: Any, inputs: Any, encoded: Any, towers: dict[str, Any], evaluation: Any, differences: pd.DataFrame,
-    purity: pd.DataFrame, index_report: Any, queries: Any | None = None, query_differences: pd.DataFrame | None = None,
+def findings_from_run(
+    run: EncodeRun, differences: pd.DataFrame, purity: pd.DataFrame, query_differences: pd.DataFrame | None = None,
     alpha_by_kind: pd.DataFrame | None = None, user_alpha: dict[str, float] | None = None,
 ) -> EncodeFindings:
-    """Collect the stage's results (:mod:`.stage` objects) into :class:`EncodeFindings`."""
-    from hermes_core.encode.stage import CONFIDENCE_LEVEL, MODEL_LABELS, modality_counts
+    """Collect one run's results and the tables the notebook shows into :class:`EncodeFindings`.
 
-    enc = params.encode
+    ``differences`` is :func:`~.coldstart.model_differences`, ``purity`` :func:`~.embedding_space.purity_table`,
+    ``query_differences`` :func:`~.queries.query_differences`, ``alpha_by_kind``
+    :func:`~.attention.alpha_by_query_kind` and ``user_alpha`` :func:`~.attention.user_alpha_summary`.
+    """
+    from hermes_core.encode.catalogue import modality_counts
+    from hermes_core.encode.training import MODEL_LABELS
+
+    enc, towers, evaluation, queries, index_report = (
+        run.params.encode, run.towers, run.evaluation, run.queries, run.index_report)
     fused = towers.get("cross_attention")
     return EncodeFindings(
-        source=inputs.source,
-        modality_counts=modality_counts(inputs.items, encoded),
+        source=run.inputs.source,
+        modality_counts=modality_counts(run.inputs.items, run.encoded),
         cold_table=evaluation.table(),
-        ndcg_col=f"NDCG@{enc.cold_start_ndcg_k}",
-        recall_col=f"recall@{enc.cold_start_recall_k}",
+        ndcg_col=f"NDCG@{enc.eval.ndcg_k}",
+        recall_col=f"recall@{enc.eval.recall_k}",
         n_cold_items=len(evaluation.cold_rows),
         differences=differences,
         trained=tuple(t.label for t in towers.values()),
@@ -314,11 +323,11 @@ def findings_from_stage(
         max_epochs=enc.fusion.epochs,
         purity=purity,
         index={"index_type": index_report.index_type, "tower": MODEL_LABELS[index_report.tower_kind],
-               "k": index_report.k, "recall_at_k": index_report.recall_at_k,
+               "k": index_report.k, "search_recall_at_k": index_report.search_recall_at_k,
                "two_stage_recall": index_report.two_stage_recall, "certified": index_report.two_stage_certified,
                "n_vectors": len(index_report.stacked.item_rows), "n_queries": index_report.n_queries,
                "qps": index_report.qps, "exact_qps": index_report.exact_qps},
-        level=CONFIDENCE_LEVEL,
+        level=enc.eval.ci_level,
         query_k=None if queries is None else queries.k,
         query_table=None if queries is None else queries.table,
         query_differences=query_differences,

@@ -1,110 +1,189 @@
-r"""Ranking metrics on dense score matrices ``(n_queries, n_items)``.
+"""The whole ``metrics/encode.json`` and ``reports/diagnostics/encode.json``, from one :class:`EncodeRun`.
 
-Protocol: *full ranking*. Every column of ``scores`` is a candidate for every query (pass
-``-inf`` to take an item out of a query's ranking, e.g. items seen in training). Ties in
-``scores`` are broken by the lower item index (a stable sort), so results are deterministic.
-
-Queries with no relevant item (all grades 0, or an all-False relevance row) have an undefined
-NDCG and recall (0/0). They are **excluded** from the mean, never scored 0 or 1; every result
-reports ``n_scored``, the number of queries that were averaged, and ``per_query`` holds NaN
-for the excluded ones.
+The notebook collects the stage's results into an :class:`EncodeRun` and writes what
+:func:`encode_metrics` and :func:`encode_diagnostics` return; it adds nothing to either.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
+
+from hermes_core.encode.attention import alpha_by_query_kind, user_alpha_summary
+from hermes_core.encode.catalogue import EncodedItems, modality_counts
+from hermes_core.encode.coldstart import ColdStartEvaluation, best_single_modality, model_differences
+from hermes_core.encode.embedding_space import purity_label, purity_table
+from hermes_core.encode.inputs import EncodeInputs
+from hermes_core.encode.item_index import IndexReport
+from hermes_core.encode.queries import QueryEvaluation, query_differences
+from hermes_core.encode.training import MODEL_LABELS, TrainedTower, TrainingSet
+
+if TYPE_CHECKING:
+    from hermes_core.params import HermesParams
 
 
 @dataclass(frozen=True)
-class RankingMetric:
-    """A mean over the scored queries, how many were scored, and the per-query values."""
+class EncodeRun:
+    """Everything one run of the stage produced, in the order the notebook produced it."""
 
-    mean: float  # NaN when no query could be scored
-    n_scored: int
-    per_query: np.ndarray  # (n_queries,), NaN for queries without a relevant item
-
-
-def _check_inputs(
-    scores: np.ndarray, labels: np.ndarray, k: int, label_name: str
-) -> tuple[np.ndarray, np.ndarray, int]:
-    score_matrix = np.asarray(scores, dtype=np.float64)
-    label_matrix = np.asarray(labels)
-    if score_matrix.ndim != 2:
-        raise ValueError(f"scores must be (n_queries, n_items), got shape {score_matrix.shape}")
-    if label_matrix.shape != score_matrix.shape:
-        raise ValueError(
-            f"{label_name} has shape {label_matrix.shape}, scores {score_matrix.shape}"
-        )
-    if np.isnan(score_matrix).any():
-        raise ValueError("scores contain NaN; use -inf to exclude an item from a ranking")
-    if k < 1:
-        raise ValueError(f"k must be at least 1, got {k}")
-    return score_matrix, label_matrix, min(k, score_matrix.shape[1])
+    params: HermesParams
+    inputs: EncodeInputs
+    encoded: EncodedItems
+    training: TrainingSet
+    towers: dict[str, TrainedTower]
+    evaluation: ColdStartEvaluation
+    queries: QueryEvaluation | None  # None without text queries (MovieLens)
+    users_alpha: pd.DataFrame | None  # None without a fused tower or the world's truth
+    index_report: IndexReport
 
 
-def _top_k_columns(scores: np.ndarray, k: int) -> np.ndarray:
-    """Item indices of the ``k`` best scores of each row, best first; ties → lower index."""
-    return np.argsort(-scores, axis=1, kind="stable")[:, :k]  # (n_queries, k)
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not np.isfinite(value) else float(value)
 
 
-def ndcg_at_k(scores: np.ndarray, true_relevance: np.ndarray, k: int) -> RankingMetric:
-    r"""Normalised discounted cumulative gain at ``k`` (Järvelin & Kekäläinen 2002).
+def encode_metrics(run: EncodeRun) -> dict[str, Any]:
+    """``metrics/encode.json``: the 11 headline numbers compared across experiments.
 
-    .. math::
+    * ``cold_start_ndcg_at_<k>``: mean cold-start NDCG@k of the fused, text, image and concat
+      towers and of popularity, and ``fused_minus_best_single``, the fused tower's mean paired
+      difference to the better single-modality tower (its interval is in the diagnostics);
+    * ``cold_start_recall_at_<k>``: ``indexed_tower``, the recall@k of the tower the index serves;
+    * ``ann``: ``recall_at_<k>``, the search recall of the index against exact search on the same
+      vectors (:func:`~hermes_core.index.faiss_index.search_recall_at_k`), and
+      ``two_stage_recall_at_<k>`` of index + exact rescoring against exact fused scoring;
+    * ``alpha_vision_mean``: the fused model's mean attention on the image for held-out visual
+      and content queries.
 
-        \mathrm{DCG@}k(q) = \sum_{r=1}^{k} \frac{2^{\mathrm{rel}_{q,\pi_q(r)}} - 1}{\log_2(r + 1)},
-        \qquad
-        \mathrm{NDCG@}k(q) = \frac{\mathrm{DCG@}k(q)}{\mathrm{IDCG@}k(q)}
-
-    where :math:`\pi_q(r)` is the item at rank :math:`r` when sorting ``scores[q]`` in
-    decreasing order, and IDCG is the DCG of the ideal ordering of the *true grades over all
-    candidate items* of the query (not only the ones retrieved). Gains :math:`2^{rel}-1`
-    (Burges et al. 2005) equal binary relevance when grades are 0/1.
-
-    ``true_relevance`` holds non-negative grades. Queries whose grades are all 0 have
-    IDCG = 0 and are excluded (see the module docstring); ``k`` above ``n_items`` is clipped.
+    ``None`` where the source lacks the model or the queries (MovieLens: no images, no text
+    queries). Every number is deterministic for fixed parameters (point estimates only, no
+    bootstrap interval): timings (QPS, seconds), intervals and everything else go to
+    :func:`encode_diagnostics`.
     """
-    score_matrix, grades, k = _check_inputs(scores, true_relevance, k, "true_relevance")
-    grades = grades.astype(np.float64)
-    if (grades < 0).any() or not np.isfinite(grades).all():
-        raise ValueError("true_relevance grades must be finite and >= 0")
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))  # (k,): 1/log2(rank+1), rank = 1..k
-    top = _top_k_columns(score_matrix, k)
-    gains = np.exp2(np.take_along_axis(grades, top, axis=1)) - 1.0  # (n_queries, k)
-    dcg = gains @ discounts
-    ideal_grades = -np.sort(-grades, axis=1)[:, :k]  # (n_queries, k) best grades first
-    idcg = (np.exp2(ideal_grades) - 1.0) @ discounts
-    scored = idcg > 0
-    per_query = np.full(score_matrix.shape[0], np.nan)
-    per_query[scored] = dcg[scored] / idcg[scored]
-    n_scored = int(scored.sum())
-    mean = float(per_query[scored].mean()) if n_scored else float("nan")
-    return RankingMetric(mean=mean, n_scored=n_scored, per_query=per_query)
+    enc, evaluation, queries, report = run.params.encode, run.evaluation, run.queries, run.index_report
+    reports = evaluation.reports
+    ndcg = {name: _finite_or_none(reports[name].ndcg.mean) if name in reports else None
+            for name in ("fused", "text", "image", "concat", "popularity")}
+    best_single = best_single_modality(evaluation)
+    gap = None
+    if "fused" in reports and best_single is not None:
+        fused, single = reports["fused"].ndcg.per_query, reports[best_single].ndcg.per_query
+        both = ~np.isnan(fused) & ~np.isnan(single)  # the users model_differences pairs
+        gap = _finite_or_none(float((fused[both] - single[both]).mean()) if both.any() else None)
+    alpha: dict[str, float | None] = {"visual_queries": None, "content_queries": None}
+    if queries is not None and "alpha_vision_all" in queries.alpha:
+        table = queries.alpha
+        for kind in ("visual", "content"):
+            values = table.loc[table["kind"] == kind, "alpha_vision_all"]
+            alpha[f"{kind}_queries"] = _finite_or_none(float(values.mean())) if len(values) else None
+    indexed = MODEL_LABELS[report.tower_kind]
+    return {
+        f"cold_start_ndcg_at_{enc.eval.ndcg_k}": {**ndcg, "fused_minus_best_single": gap},
+        f"cold_start_recall_at_{enc.eval.recall_k}": {
+            "indexed_tower": _finite_or_none(reports[indexed].recall.mean)},
+        "ann": {f"recall_at_{report.k}": _finite_or_none(report.search_recall_at_k),
+                f"two_stage_recall_at_{report.k}": _finite_or_none(report.two_stage_recall)},
+        "alpha_vision_mean": alpha,
+    }
 
 
-def recall_at_k(scores: np.ndarray, relevant_mask: np.ndarray, k: int) -> RankingMetric:
-    r"""Share of a query's relevant items found in its top ``k``.
+def headline_table(metrics: dict[str, Any]) -> pd.DataFrame:
+    """``metrics/encode.json`` as one row per number (``group`` / ``metric``), for display."""
+    rows = []
+    for group, values in metrics.items():
+        for name, value in (values.items() if isinstance(values, dict) else [("", values)]):
+            rows.append({"group": group, "metric": name, "value": np.nan if value is None else float(value)})
+    return pd.DataFrame(rows).set_index(["group", "metric"])
 
-    .. math:: \mathrm{recall@}k(q) = \frac{|\{\text{top-}k\text{ items of } q\} \cap R_q|}{|R_q|}
 
-    with :math:`R_q` the relevant items (``relevant_mask[q]``). The denominator is
-    :math:`|R_q|`, as in Microsoft Recommenders' ``recall_at_k`` (not :math:`\min(k, |R_q|)`,
-    so a query with more than ``k`` relevant items cannot reach 1). Queries with no
-    relevant item are excluded; ``k`` above ``n_items`` is clipped.
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-able dicts; a named or non-default index becomes columns."""
+    if not isinstance(frame.index, pd.RangeIndex) or frame.index.name is not None:
+        frame = frame.reset_index()
+    return json.loads(frame.to_json(orient="records", double_precision=10))
+
+
+def encode_diagnostics(run: EncodeRun, stage_seconds: float | None = None) -> dict[str, Any]:
+    """``reports/diagnostics/encode.json``: everything behind the headline metrics.
+
+    Dimensions, modality counts, cache and timing of the encoders, the training set, each
+    tower's kept epoch, validation NDCG, training seconds and per-epoch history; every model's
+    cold-start NDCG and recall with the user counts, the paired model differences with their
+    intervals and verdicts (:func:`~.coldstart.model_differences`), ``cold_start_fused_minus_best_single``
+    (the difference of the metrics with its interval); the text-query table, its paired
+    differences and the attention by query kind and by user with intervals; the index (type,
+    knobs, sizes, QPS of the index and of exact search, certified share, knob sweep) and the
+    neighbour purity. Not a DVC metric: QPS and seconds vary between runs.
     """
-    score_matrix, relevant, k = _check_inputs(scores, relevant_mask, k, "relevant_mask")
-    if relevant.dtype != bool:
-        if not np.isin(relevant, (0, 1)).all():
-            raise ValueError("relevant_mask must be boolean (or 0/1)")
-        relevant = relevant.astype(bool)
-    top = _top_k_columns(score_matrix, k)
-    hits = np.take_along_axis(relevant, top, axis=1).sum(axis=1)
-    n_relevant = relevant.sum(axis=1)
-    scored = n_relevant > 0
-    per_query = np.full(score_matrix.shape[0], np.nan)
-    per_query[scored] = hits[scored] / n_relevant[scored]
-    n_scored = int(scored.sum())
-    mean = float(per_query[scored].mean()) if n_scored else float("nan")
-    return RankingMetric(mean=mean, n_scored=n_scored, per_query=per_query)
+    enc, inputs, encoded, training, towers = run.params.encode, run.inputs, run.encoded, run.training, run.towers
+    evaluation, queries, users_alpha, report = run.evaluation, run.queries, run.users_alpha, run.index_report
+    reports = evaluation.reports
+    any_report = next(iter(reports.values()))
+    differences = model_differences(evaluation, enc)
+    diagnostics: dict[str, Any] = {
+        "source": inputs.source,
+        "dims": {"text": encoded.text_dim, "image": encoded.image_dim, "tower_output": enc.fusion.output_dim},
+        "items_encoded": int((encoded.text_mask | encoded.image_mask).sum()),
+        "modality_counts": modality_counts(inputs.items, encoded),
+        "encoding": {"cache": encoded.cache, "seconds": encoded.seconds,
+                     "text_model": encoded.text_model_id, "image_model": encoded.image_model_id},
+        "training": {
+            "user_pairs": len(training.user_pairs.keys),
+            "query_pairs": len(training.query_pairs.keys),
+            "validation_items": len(training.validation_rows),
+            "validation_users": len(training.validation_users.keys),
+            "best_epoch": {t.label: t.best_epoch for t in towers.values()},
+            "validation_ndcg": {t.label: t.history[t.best_epoch - 1]["validation_ndcg"] for t in towers.values()},
+            "seconds": {t.label: t.seconds for t in towers.values()},
+            "history": {t.label: t.history for t in towers.values()},
+        },
+        "cold_start": {
+            "protocol": "full ranking over all cold items; users without a relevant item excluded",
+            "relevance": evaluation.relevance_note,
+            "popularity": evaluation.popularity_note,
+            "cold_items": len(evaluation.cold_rows),
+            "users_evaluated": any_report.n_users,
+            "users_excluded_ndcg": any_report.n_excluded_ndcg,
+            "users_excluded_recall": any_report.n_excluded_recall,
+            f"ndcg_at_{enc.eval.ndcg_k}": {name: r.ndcg.mean for name, r in reports.items()},
+            f"recall_at_{enc.eval.recall_k}": {name: r.recall.mean for name, r in reports.items()},
+        },
+        "confidence_level": enc.eval.ci_level,
+        "model_differences": _records(differences.rename_axis("comparison")),
+        "ann": {
+            "index_type": report.index_type,
+            "tower": MODEL_LABELS[report.tower_kind],
+            "knobs": report.knobs,
+            "n_vectors": int(len(report.stacked.item_rows)),
+            "n_queries": report.n_queries,
+            f"recall_at_{report.k}": report.search_recall_at_k,
+            "qps": report.qps,
+            "exact_qps": report.exact_qps,
+            f"two_stage_recall_at_{report.k}": report.two_stage_recall,
+            "two_stage_certified_share": report.two_stage_certified,
+            "sweep": _records(report.sweep) if len(report.sweep) else [],
+        },
+        "neighbour_purity_at_10": _records(
+            purity_table(inputs.items, encoded, purity_label(inputs.items)).rename_axis("modality")),
+        "stage_seconds": stage_seconds,
+    }
+    best_single = best_single_modality(evaluation)
+    if "fused" in reports and best_single is not None:
+        row = differences.loc[f"fused - {best_single}"]
+        diagnostics["cold_start_fused_minus_best_single"] = {
+            "best_single": best_single, "ndcg_difference": row["difference"],
+            "ci_low": row["ci_low"], "ci_high": row["ci_high"], "verdict": row["verdict"],
+        }
+    if queries is not None:
+        diagnostics["text_queries"] = {
+            f"ndcg_at_{queries.k}": queries.table.to_dict(orient="index"),
+            "held_out": queries.alpha["kind"].value_counts().sort_index().to_dict(),
+            "differences": _records(query_differences(queries, enc)),
+            "alpha_vision_by_kind": _records(alpha_by_query_kind(queries, enc).rename_axis("kind")),
+        }
+    if users_alpha is not None:
+        diagnostics["alpha_vision_users"] = user_alpha_summary(users_alpha, enc)
+    return diagnostics

@@ -1,10 +1,11 @@
 """Parameters of the encode stage (the ``encode:`` block of ``params.yaml``).
 
-Four groups: the content encoders and the embedding cache (flat keys), the training and
-evaluation protocol of the stage (flat keys: profiles, validation split, text-query split,
-cold-start cut-offs, MovieLens cold split), the fusion trainer (``fusion:``) and the
-approximate-nearest-neighbour index (``ann:``). Every key is bounded here and documented by
-its ``description``; ``params.yaml`` repeats it as a ``# (type) meaning`` comment.
+Top-level ``seed`` and ``device``, then one sub-block per concern: the content encoders
+(``text:``, ``image:``), the embedding cache (``cache:``), the stage's splits (``split:``:
+profiles, validation items, text queries, the MovieLens cold split), the cold-start evaluation
+(``eval:``: cut-offs, bootstrap, confidence level), the fusion trainer (``fusion:``) and the
+approximate-nearest-neighbour index (``ann:``). Every key is bounded here and documented by its
+``description``; ``params.yaml`` repeats it as a ``# (type) meaning`` comment.
 """
 
 from __future__ import annotations
@@ -39,6 +40,14 @@ class FusionParams(StrictModel):
         False, description="subtract log sampling frequency of in-batch items (Yi et al. 2019)"
     )
     show_progress: bool = Field(False, description="tqdm bar over epochs")
+    feature_centering: bool = Field(
+        True,
+        description="centre each modality's embeddings on the catalogue mean and L2-normalise "
+        "them before the towers (the cache keeps the encoders' raw output)",
+    )
+    early_stopping: bool = Field(
+        True, description="keep each tower's epoch of best validation NDCG (else the last epoch)"
+    )
 
 
 class AnnParams(StrictModel):
@@ -74,45 +83,51 @@ class AnnParams(StrictModel):
         return self
 
 
-class EncodeParams(StrictModel):
-    """The encode stage: text and image encoders, embedding cache, fusion, ANN, evaluation."""
+class TextParams(StrictModel):
+    """The sentence-transformers text encoder."""
 
-    seed: int = Field(20261126, ge=0, description="seed of fusion training and index building")
-    device: Literal["auto", "cpu", "cuda"] = Field(
-        "auto", description="torch device; auto = cuda when available, else cpu"
-    )
-    text_model: str = Field(
+    model: str = Field(
         "bundled:all-MiniLM-L6-v2",
         min_length=1,
         description="sentence-transformers model: the bundled MiniLM, a local path or a "
         "name already in the local Hugging Face cache (nothing is downloaded)",
     )
-    text_batch_size: int = Field(128, ge=1, le=8192, description="texts a forward pass")
-    text_max_seq_length: int | None = Field(
+    batch_size: int = Field(128, ge=1, le=8192, description="texts a forward pass")
+    max_seq_length: int | None = Field(
         None, ge=8, le=8192, description="token truncation length; None keeps the model's"
     )
-    text_normalize: bool = Field(True, description="L2-normalise text embeddings")
-    image_encoder: str = Field(
-        "efficientnet-lite0", min_length=1, description="name in the image-encoder registry"
-    )
-    image_size: int = Field(224, ge=32, le=1024, description="square network input side, pixels")
-    image_crop_fraction: float = Field(
-        0.875, gt=0.0, le=1.0, description="centre-crop share of the resized shorter side"
-    )
-    image_batch_size: int = Field(32, ge=1, le=4096, description="images a forward pass")
-    image_normalize: bool = Field(False, description="L2-normalise pooled image features")
-    cache_dir: str = Field("data/encode/cache", min_length=1, description="embedding cache folder")
+    normalize: bool = Field(True, description="L2-normalise text embeddings")
+
+
+class ImageParams(StrictModel):
+    """The image encoder of the registry in :mod:`hermes_core.encode.image`."""
+
+    encoder: str = Field("efficientnet-lite0", min_length=1, description="name in the image-encoder registry")
+    size: int = Field(224, ge=32, le=1024, description="square network input side, pixels")
+    crop_fraction: float = Field(0.875, gt=0.0, le=1.0, description="centre-crop share of the resized shorter side")
+    batch_size: int = Field(32, ge=1, le=4096, description="images a forward pass")
+    normalize: bool = Field(False, description="L2-normalise pooled image features")
+
+
+class CacheParams(StrictModel):
+    """The content-addressed embedding cache."""
+
+    dir: str = Field("data/encode/cache", min_length=1, description="embedding cache folder")
     progress_min_items: int = Field(
         100000, ge=0, description="show a tqdm bar when encoding at least this many items"
     )
-    feature_centering: bool = Field(
-        True,
-        description="centre each modality's embeddings on the catalogue mean and L2-normalise "
-        "them before the towers (the cache keeps the encoders' raw output)",
-    )
+
+
+class SplitParams(StrictModel):
+    """Who is profiled, what is held out: validation items, text queries, MovieLens cold movies."""
+
     min_user_clicks: int = Field(
         3, ge=2, le=10_000,
         description="warm positives before the cut-off a user needs to be profiled and evaluated",
+    )
+    validation_item_share: float = Field(
+        0.1, gt=0.0, lt=1.0,
+        description="share of warm clicked items held out of training to pick each tower's epoch",
     )
     query_positive_grade: int = Field(
         2, ge=1, le=3, description="text queries: items of query relevance >= this are positives"
@@ -123,26 +138,42 @@ class EncodeParams(StrictModel):
     max_positives_per_query: int = Field(
         50, ge=1, le=100_000, description="training positives kept a text query (seeded sample)"
     )
-    validation_item_share: float = Field(
-        0.1, gt=0.0, lt=1.0,
-        description="share of warm clicked items held out of training to pick each tower's epoch",
-    )
-    early_stopping: bool = Field(
-        True, description="keep each tower's epoch of best validation NDCG (else the last epoch)"
-    )
-    relevant_grade: int = Field(
-        3, ge=1, le=4, description="world: true relevance grade from which a cold item counts in recall"
-    )
-    cold_start_ndcg_k: int = Field(10, ge=1, le=10_000, description="k of the cold-start NDCG@k")
-    bootstrap_resamples: int = Field(
-        1000, ge=100, le=100_000, description="paired bootstrap resamples of the NDCG differences"
-    )
-    cold_start_recall_k: int = Field(50, ge=1, le=10_000, description="k of the cold-start recall@k")
     movielens_cold_share: float = Field(
         0.1, gt=0.0, lt=1.0, description="MovieLens: share of rated movies held out as cold (seeded)"
     )
     movielens_positive_rating: float = Field(
         4.0, ge=0.5, le=5.0, description="MovieLens: ratings >= this are positives and relevant"
     )
+
+
+class EvalParams(StrictModel):
+    """The cold-start evaluation: relevance, cut-offs and the bootstrap of every comparison."""
+
+    relevant_grade: int = Field(
+        3, ge=1, le=4, description="world: true relevance grade from which a cold item counts in recall"
+    )
+    ndcg_k: int = Field(10, ge=1, le=10_000, description="k of the cold-start NDCG@k")
+    recall_k: int = Field(50, ge=1, le=10_000, description="k of the cold-start recall@k")
+    n_bootstrap: int = Field(
+        1000, ge=100, le=100_000,
+        description="bootstrap resamples of every interval (differences, means, correlation)",
+    )
+    ci_level: float = Field(0.95, gt=0.0, lt=1.0, description="level of every bootstrap interval")
+
+
+class EncodeParams(StrictModel):
+    """The encode stage: text and image encoders, embedding cache, splits, evaluation, fusion, ANN."""
+
+    seed: int = Field(
+        20261126, ge=0, description="seed of the splits, baselines, tower training, bootstrap and index building"
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="torch device; auto = cuda when available, else cpu"
+    )
+    text: TextParams = TextParams()
+    image: ImageParams = ImageParams()
+    cache: CacheParams = CacheParams()
+    split: SplitParams = SplitParams()
+    eval: EvalParams = EvalParams()
     fusion: FusionParams = FusionParams()
     ann: AnnParams = AnnParams()

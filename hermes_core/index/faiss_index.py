@@ -127,10 +127,12 @@ def exact_topk(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.nda
     return search(build_index(vectors, "flat"), queries, k)
 
 
-def recall_at_k(approx_ids: np.ndarray, exact_ids: np.ndarray, k: int) -> float:
-    r"""Mean neighbour recall of an approximate search against exact search.
+def search_recall_at_k(approx_ids: np.ndarray, exact_ids: np.ndarray, k: int) -> float:
+    r"""Mean neighbour recall of an approximate search against exact search: the share of the exact
+    top ``k`` that the index returns (not the recall of *relevant* items, which is
+    :func:`hermes_core.evaluation.ranking.recall_at_k`).
 
-    .. math:: \mathrm{recall@}k = \frac{1}{|Q|} \sum_{q} \frac{|A_q^{(k)} \cap E_q^{(k)}|}{k}
+    .. math:: \mathrm{search\ recall@}k = \frac{1}{|Q|} \sum_{q} \frac{|A_q^{(k)} \cap E_q^{(k)}|}{k}
 
     where :math:`A_q^{(k)}` and :math:`E_q^{(k)}` are the first ``k`` ids of the approximate
     and exact results (the "k-recall@k" of the ANN literature, e.g. ann-benchmarks). Ids
@@ -203,7 +205,8 @@ def sweep(
     """Recall-versus-speed curve of one index over a search-time knob.
 
     For each value of ``knob`` returns a row ``{"index": class name, "knob", "value",
-    "recall_at_k", "k", "qps"}`` with recall against ``exact_ids`` (see :func:`recall_at_k`)
+    "search_recall_at_k", "k", "qps"}`` with recall against ``exact_ids`` (see
+    :func:`search_recall_at_k`)
     and QPS from :func:`measure_qps` on the same batched queries. The index keeps the last
     value set.
     """
@@ -217,7 +220,7 @@ def sweep(
                 "knob": knob,
                 "value": int(value),
                 "k": k,
-                "recall_at_k": recall_at_k(ids, exact_ids, k),
+                "search_recall_at_k": search_recall_at_k(ids, exact_ids, k),
                 "qps": measure_qps(index, queries, k, repeats),
             }
         )

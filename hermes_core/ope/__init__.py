@@ -2,6 +2,15 @@
 
 Conventions (OBP's position-wise slates) are in :mod:`hermes_core.ope.inputs`; each estimator
 module carries its formula and paper.
+
+The stage's faces: ``params`` (the ``ope:`` block), ``stage`` (what ``notebooks/06_ope.ipynb``
+calls, in order), ``metrics`` (``metrics/ope.json`` and the diagnostics from one ``OpeResults``),
+``tables`` and ``plots`` (what the notebook shows; every figure returns its data table) and
+``conclusions`` (the sentences of its last section). The ideas: ``inputs``, ``base``, ``direct``,
+``importance_weighting``, ``doubly_robust``, ``tuning`` and ``registry`` (the estimators);
+``intervals``; ``reward_model``; ``policies`` (the target policies); ``world_experiments``
+(the study on the synthetic world); ``open_bandit`` (OBP's published experiments); ``gate`` and
+``shadow`` (shadow mode and the champion/challenger gate).
 """
 
 from __future__ import annotations
@@ -42,7 +51,6 @@ _EXPORTS: dict[str, str] = {
     "slope_select": "hermes_core.ope.tuning",
     "uplift_gate": "hermes_core.ope.gate",
 }
-
 
 
 def __getattr__(name: str) -> Any:

@@ -16,7 +16,7 @@ bootstrap re-normalise inside every resample, and the delta method linearise the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -119,53 +119,22 @@ class OffPolicyEstimator:
         """The per-round pieces of this estimator on validated inputs."""
         raise NotImplementedError
 
-    def _terms_from_arrays(
-        self,
-        reward: object,
-        action: object,
-        pscore: object,
-        action_dist: object,
-        position: object | None,
-        estimated_rewards_by_reg_model: object | None,
-    ) -> RoundTerms:
-        inputs = OpeInputs.from_arrays(
-            reward=reward,
-            action=action,
-            pscore=pscore,
-            action_dist=action_dist,
-            position=position,
-            estimated_rewards_by_reg_model=estimated_rewards_by_reg_model,
-        )
+    def round_terms_from_arrays(self, **arrays: Any) -> RoundTerms:
+        """:meth:`round_terms` on raw arrays: ``arrays`` are the keyword arguments of
+        :meth:`OpeInputs.from_arrays <hermes_core.ope.inputs.OpeInputs.from_arrays>` (``reward``,
+        ``action``, ``pscore``, ``action_dist``, optional ``position`` and
+        ``estimated_rewards_by_reg_model``), validated there; an estimator that needs a reward
+        model and gets none raises :class:`~hermes_core.ope.inputs.OPEInputError` naming itself."""
+        inputs = OpeInputs.from_arrays(**arrays)
         if self.uses_reward_model:
             inputs.require_reward_model(self.name)
         return self.round_terms(inputs)
 
-    def estimate_round_rewards(
-        self,
-        *,
-        reward: object,
-        action: object,
-        pscore: object,
-        action_dist: object,
-        position: object | None = None,
-        estimated_rewards_by_reg_model: object | None = None,
-    ) -> np.ndarray:
-        """Per-round rewards, shape (n,), whose mean is :meth:`estimate_policy_value`."""
-        return self._terms_from_arrays(
-            reward, action, pscore, action_dist, position, estimated_rewards_by_reg_model
-        ).round_rewards()
+    def estimate_round_rewards(self, **arrays: Any) -> np.ndarray:
+        """Per-round rewards, shape (n,), whose mean is :meth:`estimate_policy_value`
+        (``arrays`` as in :meth:`round_terms_from_arrays`)."""
+        return self.round_terms_from_arrays(**arrays).round_rewards()
 
-    def estimate_policy_value(
-        self,
-        *,
-        reward: object,
-        action: object,
-        pscore: object,
-        action_dist: object,
-        position: object | None = None,
-        estimated_rewards_by_reg_model: object | None = None,
-    ) -> float:
-        """The estimate :math:`\\hat V(\\pi_e)`."""
-        return self._terms_from_arrays(
-            reward, action, pscore, action_dist, position, estimated_rewards_by_reg_model
-        ).estimate()
+    def estimate_policy_value(self, **arrays: Any) -> float:
+        """The estimate :math:`\\hat V(\\pi_e)` (``arrays`` as in :meth:`round_terms_from_arrays`)."""
+        return self.round_terms_from_arrays(**arrays).estimate()

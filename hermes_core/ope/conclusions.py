@@ -16,15 +16,15 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from hermes_core.data.readers.open_bandit import OpenBanditExperimentResult
 from hermes_core.evaluation.bootstrap import paired_bootstrap
 from hermes_core.evaluation.verdict import Comparison, coverage_sentence
+from hermes_core.ope.open_bandit import OpenBanditExperimentResult
 from hermes_core.ope.shadow import GateReport
 from hermes_core.ope.world_experiments import WorldStudy
 
 PUBLISHED_N_RUNS = 30
 """Bootstrap runs behind OBP's published table (``--n_runs 30``, see
-:data:`hermes_core.data.readers.open_bandit.PUBLISHED_SOURCE`)."""
+:data:`hermes_core.ope.open_bandit.PUBLISHED_SOURCE`)."""
 
 DISPLAY_NAMES: dict[str, str] = {
     "dm": "DM", "ipw": "IPS", "snipw": "SNIPS", "dr": "DR", "sndr": "SNDR", "switch-dr": "Switch-DR",
@@ -204,7 +204,7 @@ DIFFICULTY_MEASURES: tuple[tuple[str, str], ...] = (
     ("pscore_p01_played", "1% quantile of the logging propensity of what the target plays"),
     ("effective_sample_share", "effective sample share"),
 )
-"""Columns of :func:`hermes_core.ope.stage.sweep_table` that measure how hard a target is."""
+"""Columns of :func:`hermes_core.ope.tables.sweep_table` that measure how hard a target is."""
 
 
 def difficulty_correlations(sweep: pd.DataFrame, estimator: str = "ipw") -> dict[str, float]:
@@ -283,9 +283,9 @@ def world_conclusions(study: WorldStudy, *, main_target: str, ci_level: float, s
                       headline: Sequence[str]) -> list[str]:
     """The world study's conclusions, one Markdown bullet each, every number computed here.
 
-    ``logging_summary`` is :func:`hermes_core.ope.stage.logging_check_summary` (10⁻³ units),
-    ``sweep`` :func:`~hermes_core.ope.stage.sweep_table`, ``clip_table`` and ``clip_rmse``
-    :func:`~hermes_core.ope.stage.clipping_tables`; ``headline`` the seven estimators. Every
+    ``logging_summary`` is :func:`hermes_core.ope.tables.logging_check_summary` (10⁻³ units),
+    ``sweep`` :func:`~hermes_core.ope.tables.sweep_table`, ``clip_table`` and ``clip_rmse``
+    :func:`~hermes_core.ope.tables.clipping_tables`; ``headline`` the seven estimators. Every
     comparison of two estimators is a paired verdict over the logs (:func:`compare_on_logs`).
     """
     t = main_target
@@ -359,7 +359,7 @@ def obd_conclusions(results: Mapping[str, OpenBanditExperimentResult], table: pd
     """Open Bandit conclusions: experiment 2 against the published table (agreement within two
     standard errors of the means, rank correlation), DR against IPS paired over runs, and
     experiment 1's lowest error against the runner-up, paired over runs. ``table`` is
-    :func:`hermes_core.ope.stage.obd_table`."""
+    :func:`hermes_core.ope.tables.obd_table`."""
     verdict = {"level": ci_level, "n_resamples": VERDICT_RESAMPLES, "seed": seed}
     experiment2, experiment1 = results["bts-from-random"], results["random-from-bts"]
     ours, published = table["bts-from-random"], table["published bts-from-random"]

@@ -9,7 +9,6 @@ import numpy as np
 
 from hermes_core.ope.base import OffPolicyEstimator, RoundTerms
 from hermes_core.ope.doubly_robust import DoublyRobust
-from hermes_core.ope.inputs import OpeInputs
 from hermes_core.ope.intervals import bootstrap_interval, cluster_terms, normal_interval
 
 Decision = Literal["promote", "keep champion"]
@@ -55,9 +54,14 @@ def uplift_gate(
     :math:`\\delta_i = \\Gamma_i(\\pi_{\\text{chal}}) - \\Gamma_i(\\pi_{\\text{champ}})` of DR
     round rewards (Dudík et al., 2014, Eq. 2.3). The interval is a paired one: a bootstrap of the
     :math:`\\delta_i` (the two policies always see the same resample) or
-    :math:`\\bar\\delta \\pm z\\, s_\\delta/\\sqrt n`. The decision is ``"promote"`` only when the
-    interval's lower bound is above 0, otherwise ``"keep champion"``: a one-sided test at level
-    :math:`(1 + \\text{level})/2`.
+    :math:`\\bar\\delta \\pm z\\, s_\\delta/\\sqrt n`. The bootstrap is the same paired bootstrap
+    as :func:`hermes_core.evaluation.bootstrap.paired_bootstrap` on the per-unit differences: the
+    percentile interval of the resampled means of :math:`\\delta_u` drawn by the same
+    :func:`~hermes_core.evaluation.bootstrap.resampled_means` (same seed, same resamples, same
+    quantiles); it runs through :func:`~hermes_core.ope.intervals.bootstrap_interval` because the
+    differences are :class:`~hermes_core.ope.base.RoundTerms`, possibly clustered (``groups``).
+    The decision is ``"promote"`` only when the interval's lower bound is above 0, otherwise
+    ``"keep champion"``: a one-sided test at level :math:`(1 + \\text{level})/2`.
 
     ``estimator`` (default :class:`~hermes_core.ope.doubly_robust.DoublyRobust`) may be any
     non-self-normalised estimator, whose round rewards add up to the estimate.
@@ -70,17 +74,11 @@ def uplift_gate(
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1), got {level!r}")
     chosen = DoublyRobust() if estimator is None else estimator
+    logged = {"reward": reward, "action": action, "pscore": pscore, "position": position,
+              "estimated_rewards_by_reg_model": estimated_rewards_by_reg_model}  # fmt: skip
     terms: list[RoundTerms] = []
     for action_dist in (challenger_action_dist, champion_action_dist):
-        inputs = OpeInputs.from_arrays(
-            reward=reward,
-            action=action,
-            pscore=pscore,
-            action_dist=action_dist,
-            position=position,
-            estimated_rewards_by_reg_model=estimated_rewards_by_reg_model,
-        )
-        term = chosen.round_terms(inputs)
+        term = chosen.round_terms_from_arrays(**logged, action_dist=action_dist)
         if term.self_normalised:
             raise ValueError(
                 f"uplift_gate needs a non-self-normalised estimator, got '{chosen.name}'"

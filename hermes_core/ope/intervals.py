@@ -46,14 +46,7 @@ def _as_terms(source: object, inputs: Mapping[str, object]) -> RoundTerms:
     if isinstance(source, OffPolicyEstimator):
         if not inputs:
             raise TypeError("an estimator needs its inputs (reward=..., action=..., ...)")
-        return source._terms_from_arrays(
-            inputs["reward"],
-            inputs["action"],
-            inputs["pscore"],
-            inputs["action_dist"],
-            inputs.get("position"),
-            inputs.get("estimated_rewards_by_reg_model"),
-        )
+        return source.round_terms_from_arrays(**inputs)
     if inputs:
         raise TypeError("keyword inputs are only accepted together with an estimator")
     values = np.asarray(source, dtype=np.float64)

@@ -1,5 +1,15 @@
 """The ``ope:`` block of ``params.yaml``: every knob of the off-policy-evaluation stage, bounded.
 
+Sub-blocks, one per part of the stage, with one vocabulary across the project (``seed``,
+``n_bootstrap``, ``ci_level``, ``method``)::
+
+    ope.seed                 every random draw of the stage
+    ope.intervals            the estimators' confidence intervals
+    ope.estimators           the estimators' hyperparameters and the cross-fitted reward model
+    ope.world                the resampling study on fresh logs of the synthetic world
+    ope.gate                 the champion/challenger gate run on shadow-mode logs
+    ope.obd                  the two published Open Bandit Dataset experiments
+
 The lower bounds admit a ``tiny`` profile (a handful of bootstrap resamples, 2 folds, one OBD
 run) so that notebook tests stay fast; the upper bounds keep a typo from asking for hours.
 """
@@ -14,28 +24,32 @@ from pydantic import Field, field_validator, model_validator
 from hermes_core.params import StrictModel
 
 
-class OpenBanditParams(StrictModel):
-    """The two published Open Bandit Dataset experiments (Saito et al., 2021)."""
-
-    # True: run the two experiments, and a missing sample is an error (MissingDataError), not a skip.
-    enabled: bool = True
-    path: str = "../shared/data/open_bandit_dataset"
-    campaign: Literal["all", "men", "women"] = "all"
-    n_bootstrap_runs: int = Field(30, ge=1, le=1000)
-    include_affinity_features: bool = False
-    # None: BTS's action distribution is its logged per-slot share (logged_action_share);
-    # a path to OBP's obp/policy/conf/prior_bts.yaml simulates BTS from that prior, as published.
-    bts_prior_yaml: str | None = None
-    n_sim_bts: int = Field(1_000_000, ge=1000, le=10_000_000)
+def _positive_finite(values: tuple[float, ...]) -> tuple[float, ...]:
+    """1 to 32 values, each finite and in (0, 1e9]."""
+    if not 1 <= len(values) <= 32:
+        raise ValueError(f"needs 1 to 32 values, got {len(values)}")
+    bad = [v for v in values if not (v > 0 and math.isfinite(v) and v <= 1e9)]
+    if bad:
+        raise ValueError(f"values must be finite and in (0, 1e9], got {bad}")
+    return values
 
 
-class OpeParams(StrictModel):
-    """Knobs of the OPE stage (``hermes_core.ope``)."""
+class OpeIntervalParams(StrictModel):
+    """``ope.intervals``: the confidence interval of every estimate (:mod:`hermes_core.ope.intervals`)."""
 
-    seed: int = Field(20261126, ge=0)
+    method: Literal["bootstrap", "normal"] = "bootstrap"
     n_bootstrap: int = Field(1000, ge=10, le=100_000)
     ci_level: float = Field(0.95, ge=0.5, le=0.999)
-    interval_method: Literal["bootstrap", "normal"] = "bootstrap"
+
+    @property
+    def alpha(self) -> float:
+        """Significance level of the intervals, ``1 - ci_level``."""
+        return 1.0 - self.ci_level
+
+
+class OpeEstimatorParams(StrictModel):
+    """``ope.estimators``: the estimators' hyperparameters and their reward model."""
+
     reward_model: Literal["logistic", "lightgbm"] = "logistic"
     n_folds: int = Field(3, ge=2, le=20)
     position_handling: Literal["one-hot", "per-position"] = "one-hot"
@@ -45,50 +59,18 @@ class OpeParams(StrictModel):
     slope_tuning: bool = True
     tuning_grid: tuple[float, ...] = (10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0)
     slope_delta: float = Field(0.05, gt=0.0, lt=0.5)
-    gate_level: float = Field(0.95, ge=0.5, le=0.999)
-    gate_method: Literal["bootstrap", "normal"] = "bootstrap"
-    target_temperatures: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
-    n_world_log_resamples: int = Field(20, ge=1, le=1000)
-    # None: every fresh world log has as many requests as the ingested one (world.n_requests).
-    world_n_requests: int | None = Field(5000, ge=50, le=1_000_000)
-    world_main_target: str = "greedy-true"
-    ipw_clip_sweep: tuple[float, ...] = (5.0, 20.0, 100.0)
-    gate_challenger_temperature: float = Field(0.5, gt=0.0, le=1e3)
-    shadow_batch_size: int = Field(1000, ge=1, le=1_000_000)
     max_chunk_elements: int = Field(1 << 24, ge=1 << 10, le=1 << 28)
-    obd: OpenBanditParams = OpenBanditParams()
 
-    @field_validator("tuning_grid", "target_temperatures", "ipw_clip_sweep")
+    @field_validator("tuning_grid")
     @classmethod
-    def _positive_finite_values(cls, values: tuple[float, ...]) -> tuple[float, ...]:
-        if not 1 <= len(values) <= 32:
-            raise ValueError(f"needs 1 to 32 values, got {len(values)}")
-        bad = [v for v in values if not (v > 0 and math.isfinite(v) and v <= 1e9)]
-        if bad:
-            raise ValueError(f"values must be finite and in (0, 1e9], got {bad}")
-        return values
+    def _positive_finite_grid(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+        return _positive_finite(values)
 
     @model_validator(mode="after")
-    def _sorted_grid(self) -> OpeParams:
+    def _sorted_grid(self) -> OpeEstimatorParams:
         if list(self.tuning_grid) != sorted(set(self.tuning_grid)):
             raise ValueError("tuning_grid must be strictly increasing")
-        if self.world_main_target not in self.world_target_names:
-            raise ValueError(
-                f"world_main_target {self.world_main_target!r} is not one of the world's target "
-                f"policies {list(self.world_target_names)} (softmax-true@T for T in target_temperatures)"
-            )
         return self
-
-    @property
-    def world_target_names(self) -> tuple[str, ...]:
-        """Names of the world's target policies (``hermes_core.world.policies.standard_targets``)."""
-        softmax = tuple(f"softmax-true@{temperature:g}" for temperature in self.target_temperatures)
-        return ("uniform", "logging", "greedy-true", *softmax)
-
-    @property
-    def alpha(self) -> float:
-        """Significance level of the estimate intervals, ``1 - ci_level``."""
-        return 1.0 - self.ci_level
 
     @property
     def clip_lambda(self) -> float:
@@ -99,3 +81,75 @@ class OpeParams(StrictModel):
     def slope_grid(self) -> tuple[float, ...]:
         """SLOPE's candidates: ``tuning_grid`` plus infinity (plain DR), as OBP's example."""
         return (*self.tuning_grid, math.inf)
+
+
+class OpeWorldParams(StrictModel):
+    """``ope.world``: the resampling study on fresh logs of the synthetic world
+    (:mod:`hermes_core.ope.world_experiments`)."""
+
+    n_log_resamples: int = Field(20, ge=1, le=1000)
+    # None: every fresh world log has as many requests as the ingested one (world.n_requests).
+    n_requests: int | None = Field(5000, ge=50, le=1_000_000)
+    main_target: str = "greedy-true"
+    target_temperatures: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
+    ipw_clip_sweep: tuple[float, ...] = (5.0, 20.0, 100.0)
+
+    @field_validator("target_temperatures", "ipw_clip_sweep")
+    @classmethod
+    def _positive_finite_values(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+        return _positive_finite(values)
+
+    @model_validator(mode="after")
+    def _known_main_target(self) -> OpeWorldParams:
+        if self.main_target not in self.target_names:
+            raise ValueError(
+                f"main_target {self.main_target!r} is not one of the world's target policies "
+                f"{list(self.target_names)} (softmax-true@T for T in target_temperatures)"
+            )
+        return self
+
+    @property
+    def target_names(self) -> tuple[str, ...]:
+        """Names of the world's target policies (``hermes_core.world.policies.standard_targets``)."""
+        softmax = tuple(f"softmax-true@{temperature:g}" for temperature in self.target_temperatures)
+        return ("uniform", "logging", "greedy-true", *softmax)
+
+
+class OpeGateParams(StrictModel):
+    """``ope.gate``: the champion/challenger gate on shadow-mode logs (:mod:`hermes_core.ope.shadow`)."""
+
+    ci_level: float = Field(0.95, ge=0.5, le=0.999)
+    method: Literal["bootstrap", "normal"] = "bootstrap"
+    challenger_temperature: float = Field(0.5, gt=0.0, le=1e3)
+    shadow_batch_size: int = Field(1000, ge=1, le=1_000_000)
+
+    @property
+    def main_challenger(self) -> str:
+        """Name of the main challenger, Plackett-Luce on true relevance at ``challenger_temperature``."""
+        return f"softmax-true@{self.challenger_temperature:g}"
+
+
+class OpenBanditParams(StrictModel):
+    """``ope.obd``: the two published Open Bandit Dataset experiments (Saito et al., 2021)."""
+
+    # True: run the two experiments, and a missing sample is an error (MissingDataError), not a skip.
+    enabled: bool = True
+    path: str = "../shared/data/open_bandit_dataset"
+    campaign: Literal["all", "men", "women"] = "all"
+    n_bootstrap: int = Field(30, ge=1, le=1000)
+    include_affinity_features: bool = False
+    # None: BTS's action distribution is its logged per-slot share (logged_action_share);
+    # a path to OBP's obp/policy/conf/prior_bts.yaml simulates BTS from that prior, as published.
+    bts_prior_yaml: str | None = None
+    n_sim_bts: int = Field(1_000_000, ge=1000, le=10_000_000)
+
+
+class OpeParams(StrictModel):
+    """Knobs of the OPE stage (``hermes_core.ope``), one sub-block per part."""
+
+    seed: int = Field(20261126, ge=0)
+    intervals: OpeIntervalParams = OpeIntervalParams()
+    estimators: OpeEstimatorParams = OpeEstimatorParams()
+    world: OpeWorldParams = OpeWorldParams()
+    gate: OpeGateParams = OpeGateParams()
+    obd: OpenBanditParams = OpenBanditParams()

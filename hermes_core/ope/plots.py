@@ -1,4 +1,10 @@
-"""Figures of the OPE stage (matplotlib); each function returns its figure, the caller saves it."""
+"""Figures of the OPE stage (matplotlib).
+
+Every function returns ``(figure, data)``: ``data`` is the tidy table the figure draws, one row
+per plotted bar, point or cell, which the notebook saves beside the PNG with
+``hermes_core.figures.save_figure(figure, data, workspace.figures("ope"), "<name>")`` so that
+``dvc plots diff`` can compare runs.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +23,10 @@ def _colour(name: str) -> str | None:
     return COLOURS.get(name)
 
 
-def world_errors(table: pd.DataFrame, target: str, ci_level: float) -> Figure:
+def world_errors(table: pd.DataFrame, target: str, ci_level: float) -> tuple[Figure, pd.DataFrame]:
     """Mean relative error (bars, ± its std over resamples) and interval coverage (dots, right
-    axis, with the nominal level dashed) of every estimator on one target."""
+    axis, with the nominal level dashed) of every estimator on one target. Data: one row per
+    estimator with ``relative_ee_mean``, ``relative_ee_std`` and ``coverage``."""
     fig, ax = plt.subplots(figsize=(8, 3.6))
     x = np.arange(len(table))
     ax.bar(x, table["relative_ee_mean"], yerr=table["relative_ee_std"], capsize=3,
@@ -33,11 +40,13 @@ def world_errors(table: pd.DataFrame, target: str, ci_level: float) -> Figure:
     right.set_ylabel(f"coverage of the {ci_level:.0%} interval")
     ax.set_title(f"World, target {target}: error and coverage over {int(table['n_resamples'].iloc[0])} fresh logs")
     fig.tight_layout()
-    return fig
+    data = table[["relative_ee_mean", "relative_ee_std", "coverage"]].rename_axis("estimator").reset_index()
+    return fig, data.assign(target=target)
 
 
-def coverage_heatmap(coverage: pd.DataFrame, ci_level: float) -> Figure:
-    """Coverage (target x estimator) as a heat map, annotated."""
+def coverage_heatmap(coverage: pd.DataFrame, ci_level: float) -> tuple[Figure, pd.DataFrame]:
+    """Coverage (target x estimator) as a heat map, annotated. Data: one row per cell
+    (``target``, ``estimator``, ``coverage``), targets in the rows' order."""
     fig, ax = plt.subplots(figsize=(1.0 + 0.75 * coverage.shape[1], 0.9 + 0.42 * coverage.shape[0]))
     image = ax.imshow(coverage.to_numpy(dtype=float), vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
     ax.set_xticks(range(coverage.shape[1]), coverage.columns, rotation=35, ha="right")
@@ -47,12 +56,14 @@ def coverage_heatmap(coverage: pd.DataFrame, ci_level: float) -> Figure:
     fig.colorbar(image, ax=ax, label=f"share of logs whose {ci_level:.0%} interval holds V")
     ax.set_title("Interval coverage of the true value, by target and estimator")
     fig.tight_layout()
-    return fig
+    cells = coverage.rename_axis(index="target", columns="estimator").stack().rename("coverage")
+    return fig, cells.reset_index()
 
 
-def error_vs_divergence(sweep: pd.DataFrame, estimators: tuple[str, ...]) -> Figure:
+def error_vs_divergence(sweep: pd.DataFrame, estimators: tuple[str, ...]) -> tuple[Figure, pd.DataFrame]:
     """Mean relative error of ``estimators`` against KL(target ‖ logging) and against the 1%
-    quantile of the logging propensity of what the target plays, one point per target."""
+    quantile of the logging propensity of what the target plays, one point per target. Data:
+    one row per (target, estimator) with ``kl``, ``pscore_p01_played`` and ``relative_ee_mean``."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
     for ax, column, label in ((axes[0], "kl", "mean KL(target ‖ logging) per slot"),
                               (axes[1], "pscore_p01_played", "1% quantile of π_b over what the target plays")):  # fmt: skip
@@ -71,13 +82,19 @@ def error_vs_divergence(sweep: pd.DataFrame, estimators: tuple[str, ...]) -> Fig
     axes[1].legend(fontsize=8, ncol=2)
     fig.suptitle("Relative error as the target moves away from the logging policy")
     fig.tight_layout()
-    return fig
+    points = [{"target": str(target), "estimator": name, "kl": float(row["kl"]),
+               "pscore_p01_played": float(row["pscore_p01_played"]),
+               "relative_ee_mean": float(row[f"relative_ee_mean[{name}]"])}
+              for target, row in sweep.iterrows() for name in estimators]  # fmt: skip
+    return fig, pd.DataFrame(points)
 
 
-def clipping_and_normalisation(table: pd.DataFrame, target: str, rmse: pd.DataFrame) -> Figure:
+def clipping_and_normalisation(table: pd.DataFrame, target: str, rmse: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     """Left: |bias|, standard deviation and RMSE (over resamples) of IPW, its clipped variants,
     SNIPW, DR and SNDR on one target. Right: every variant's RMSE divided by plain IPW's, per
-    target (``rmse``: targets x variants, rows in the order to draw)."""
+    target (``rmse``: targets x variants, rows in the order to draw). Data: one row per drawn
+    value (``panel``, ``target``, ``estimator``, ``measure``, ``value``): the left panel's
+    ``abs_bias``, ``std`` and ``rmse``, the right panel's ``rmse_over_ipw``."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1, 1.2]})
     x = np.arange(len(table))
     left.bar(x - 0.2, table["bias"].abs(), width=0.4, label="|bias|", color="#b5543c")
@@ -102,13 +119,21 @@ def clipping_and_normalisation(table: pd.DataFrame, target: str, rmse: pd.DataFr
     right.legend(fontsize=7, ncol=2)
     fig.suptitle("What clipping and self-normalisation buy")
     fig.tight_layout()
-    return fig
+    left_rows = [{"panel": "left", "target": target, "estimator": str(name), "measure": measure, "value": float(value)}
+                 for name in table.index
+                 for measure, value in (("abs_bias", abs(table.loc[name, "bias"])), ("std", table.loc[name, "std"]),
+                                        ("rmse", table.loc[name, "rmse"]))]  # fmt: skip
+    right_rows = [{"panel": "right", "target": str(row_target), "estimator": str(name), "measure": "rmse_over_ipw",
+                   "value": float(ratio.loc[row_target, name])}
+                  for row_target in ratio.index for name in ratio.columns.drop("ipw")]  # fmt: skip
+    return fig, pd.DataFrame(left_rows + right_rows)
 
 
-def obd_comparison(agreement: pd.DataFrame) -> Figure:
+def obd_comparison(agreement: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     """Experiment 2: our mean relative error beside OBP's, each ± two standard errors of its
     mean (``agreement``: :func:`hermes_core.ope.conclusions.obd_agreement`, whose columns
-    ``ours_se`` and ``published_se`` are std / sqrt(runs))."""
+    ``ours_se`` and ``published_se`` are std / sqrt(runs)). Data: one row per estimator with
+    ``ours``, ``ours_se``, ``published``, ``published_se`` and ``within_2_se``."""
     fig, ax = plt.subplots(figsize=(8, 3.4))
     x = np.arange(len(agreement))
     ax.bar(x - 0.2, agreement["ours"], 0.4, yerr=2 * agreement["ours_se"], capsize=3, label="Hermes",
@@ -123,12 +148,14 @@ def obd_comparison(agreement: pd.DataFrame) -> Figure:
     ax.set_title("Open Bandit, experiment 2: BTS on the random logs (bars: ± 2 SE of the mean; ≠: differ)")
     ax.legend(loc="upper left", ncol=2)
     fig.tight_layout()
-    return fig
+    columns = ["ours", "ours_se", "published", "published_se", "within_2_se"]
+    return fig, agreement[columns].rename_axis("estimator").reset_index()
 
 
-def gate_intervals(table: pd.DataFrame) -> Figure:
+def gate_intervals(table: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     """Estimated uplift with its interval and the true uplift, per challenger; an interval that
-    misses the true uplift is drawn in red."""
+    misses the true uplift is drawn in red. Data: one row per challenger with ``uplift``,
+    ``ci_low``, ``ci_high``, ``true_uplift``, ``decision`` and ``interval_holds_truth``."""
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * len(table)))
     y = np.arange(len(table))
     uplift = table["uplift"].astype(float)
@@ -147,4 +174,8 @@ def gate_intervals(table: pd.DataFrame) -> Figure:
     ax.set_title("Champion/challenger gate on the shadow log (champion: the logging policy)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return fig
+    data = pd.DataFrame({"challenger": [str(name) for name in table.index], "uplift": uplift.to_numpy(),
+                         "ci_low": low.to_numpy(), "ci_high": high.to_numpy(), "true_uplift": truth.to_numpy(),
+                         "decision": table["decision"].to_numpy(),
+                         "interval_holds_truth": holds.to_numpy()})  # fmt: skip
+    return fig, data

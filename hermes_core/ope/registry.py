@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,7 @@ from hermes_core.ope.importance_weighting import (
     SelfNormalizedInverseProbabilityWeighting,
 )
 from hermes_core.ope.inputs import OpeInputs
+from hermes_core.ope.params import OpeEstimatorParams
 from hermes_core.ope.tuning import SlopeTuned
 
 ESTIMATORS: dict[str, type[OffPolicyEstimator]] = {
@@ -76,6 +78,19 @@ def make_estimators(
     return estimators
 
 
+def configured_estimators(params: OpeEstimatorParams) -> dict[str, OffPolicyEstimator]:
+    """:func:`make_estimators` with the ``ope.estimators`` hyperparameters: IPS clipped at
+    ``ipw_clip_lambda``, Switch-DR at ``switch_tau``, DRos at ``dros_lambda``, plus the
+    SLOPE-tuned Switch-DR and DRos on ``tuning_grid`` and infinity when ``slope_tuning``."""
+    return make_estimators(
+        clip_lambda=params.clip_lambda,
+        switch_tau=params.switch_tau,
+        dros_lambda=params.dros_lambda,
+        tuning_grid=params.slope_grid if params.slope_tuning else None,
+        slope_delta=params.slope_delta,
+    )
+
+
 def round_terms_of_all(
     inputs: OpeInputs, estimators: Mapping[str, OffPolicyEstimator] | None = None
 ) -> dict[str, RoundTerms]:
@@ -92,25 +107,10 @@ def round_terms_of_all(
     return {name: estimator.round_terms(inputs) for name, estimator in estimators.items()}
 
 
-def estimate_all(
-    *,
-    reward: object,
-    action: object,
-    pscore: object,
-    action_dist: object,
-    position: object | None = None,
-    estimated_rewards_by_reg_model: object | None = None,
-    estimators: Mapping[str, OffPolicyEstimator] | None = None,
-) -> dict[str, float]:
-    """Policy value by every estimator (default: :func:`make_estimators`) on one input."""
-    inputs = OpeInputs.from_arrays(
-        reward=reward,
-        action=action,
-        pscore=pscore,
-        action_dist=action_dist,
-        position=position,
-        estimated_rewards_by_reg_model=estimated_rewards_by_reg_model,
-    )
+def estimate_all(*, estimators: Mapping[str, OffPolicyEstimator] | None = None, **arrays: Any) -> dict[str, float]:
+    """Policy value by every estimator (default: :func:`make_estimators`) on one input;
+    ``arrays`` are the keyword arguments of :meth:`OpeInputs.from_arrays`."""
+    inputs = OpeInputs.from_arrays(**arrays)
     return {name: terms.estimate() for name, terms in round_terms_of_all(inputs, estimators).items()}
 
 

@@ -18,18 +18,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 
 import numpy as np
+import pandas as pd
 
+from hermes_core.evaluation.verdict import truth_in_interval
 from hermes_core.ope.gate import GateDecision, uplift_gate
 from hermes_core.ope.params import OpeParams
-from hermes_core.ope.reward_model import RewardFeatures, make_reward_model
+from hermes_core.ope.policies import ScoringPolicy
 from hermes_core.ope.world_experiments import WorldLog
-from hermes_core.world.plackett_luce import position_marginals, sample_slates, softmax_weights
-from hermes_core.world.policies import SlateFeedback, request_features, slate_feedback, true_value
+from hermes_core.world.policies import SlateFeedback, slate_feedback, true_value
 from hermes_core.world.simulate import Logs
 from hermes_core.world.world import World
-
-Scorer = Callable[[World, Logs], np.ndarray]
-"""Scores (n_requests, C) of every candidate of every request of a (batch of a) log."""
 
 
 def requests_of(logs: Logs, requests: np.ndarray) -> Logs:
@@ -42,67 +40,6 @@ def requests_of(logs: Logs, requests: np.ndarray) -> Logs:
         if not f.name.startswith("conv") and getattr(logs, f.name).shape[:1] == (n_requests,)
     }
     return replace(logs, **updates)
-
-
-@dataclass(frozen=True)
-class ScoringPolicy:
-    """A slate policy that scores each request's candidates and ranks them by Plackett-Luce at
-    ``temperature``: :math:`P(a \\text{ first}) \\propto \\exp(s_a / T)`, the next slot from the
-    candidates left, and so on (exact marginals by
-    :func:`~hermes_core.world.plackett_luce.position_marginals`)."""
-
-    name: str
-    scorer: Scorer
-    temperature: float = 1.0
-
-    def decide(self, world: World, logs: Logs, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        """Marginals (n, C, K) and one sampled slate (n, K) for every request of ``logs``."""
-        weights = softmax_weights(self.scorer(world, logs), self.temperature)  # (n, C)
-        slate_size = logs.slate.shape[1]
-        return position_marginals(weights, slate_size), sample_slates(weights, slate_size, rng)
-
-
-def true_relevance_scorer(world: World, logs: Logs) -> np.ndarray:
-    """The candidates' true contextual grades with the fixed slot tie-breaker of
-    :func:`hermes_core.world.policies.true_relevance_scores` (an oracle: no recommender has it)."""
-    return logs.candidate_relevance.astype(float) - 1e-3 * np.arange(logs.candidates.shape[1])[None, :]
-
-
-def uniform_scorer(world: World, logs: Logs) -> np.ndarray:
-    """The same score for every candidate: uniformly random slates."""
-    return np.zeros(logs.candidates.shape, dtype=np.float64)
-
-
-def softmax_true_policy(temperature: float) -> ScoringPolicy:
-    """``softmax-true@T``: Plackett-Luce on true relevance (the world target of that name)."""
-    return ScoringPolicy(f"softmax-true@{temperature:g}", true_relevance_scorer, temperature)
-
-
-def uniform_policy() -> ScoringPolicy:
-    return ScoringPolicy("uniform", uniform_scorer, 1.0)
-
-
-def learned_policy(world: World, train_logs: Logs, temperature: float, seed: int) -> ScoringPolicy:
-    """``reward-model@T``: a logistic click model fitted on ``train_logs`` (observable features
-    only, :func:`~hermes_core.world.policies.request_features`, with the slot one-hot), whose
-    logit at the top slot scores each candidate; Plackett-Luce at ``temperature``. A realistic
-    challenger: it knows no more than the logs show."""
-    feedback = slate_feedback(world, train_logs)
-    features = RewardFeatures.from_arrays(
-        feedback.context, feedback.n_actions, feedback.len_list, feedback.action_context
-    )
-    rounds = np.arange(feedback.reward.shape[0])
-    model = make_reward_model("logistic", seed)
-    model.fit(features.rows(rounds, feedback.action, feedback.position), feedback.reward)
-
-    def scorer(world: World, logs: Logs) -> np.ndarray:
-        user_x, action_x = request_features(world, logs)  # (n, d_x), (n, C, d_a)
-        batch = RewardFeatures.from_arrays(user_x, action_x.shape[1], feedback.len_list, action_x)
-        n = user_x.shape[0]
-        grid = batch.grid_rows(np.arange(n), np.zeros(1, dtype=np.int64))  # (n * C, d)
-        return model.decision_function(grid).reshape(n, action_x.shape[1])
-
-    return ScoringPolicy(f"reward-model@{temperature:g}", scorer, temperature)
 
 
 @dataclass(frozen=True, eq=False)
@@ -241,9 +178,9 @@ class GateReport:
 def gate_on_shadow_log(world: World, shadow: ShadowLog, world_log: WorldLog, params: OpeParams) -> GateReport:
     """The DR uplift gate (:func:`~hermes_core.ope.gate.uplift_gate`) on the champion's log:
     champion = the logging policy (its logged marginals), challenger = the marginals recorded in
-    shadow mode, reward model = ``world_log``'s cross-fitted one, interval at ``gate_level`` by
-    ``gate_method`` with the request as the resampling unit. Promote only when its lower bound
-    is above 0."""
+    shadow mode, reward model = ``world_log``'s cross-fitted one, interval at ``ope.gate.ci_level``
+    by ``ope.gate.method`` (``ope.intervals.n_bootstrap`` resamples, seed ``ope.seed``) with the
+    request as the resampling unit. Promote only when its lower bound is above 0."""
     if world_log.logs is not shadow.logs:
         raise ValueError("world_log must be fitted on the shadow log's own champion log")
     feedback = world_log.feedback
@@ -256,9 +193,9 @@ def gate_on_shadow_log(world: World, shadow: ShadowLog, world_log: WorldLog, par
         champion_action_dist=feedback.expand(champion_dist),
         challenger_action_dist=feedback.expand(shadow.challenger_action_dist),
         estimated_rewards_by_reg_model=world_log.estimated_rewards,
-        level=params.gate_level,
-        method=params.gate_method,
-        n_bootstrap=params.n_bootstrap,
+        level=params.gate.ci_level,
+        method=params.gate.method,
+        n_bootstrap=params.intervals.n_bootstrap,
         seed=params.seed,
         groups=feedback.request,
     )
@@ -271,3 +208,25 @@ def gate_on_shadow_log(world: World, shadow: ShadowLog, world_log: WorldLog, par
         estimator="dr",
         n_requests=shadow.n_requests,
     )
+
+
+@dataclass(frozen=True, eq=False)
+class GateRun:
+    """Shadow logs and gate reports of every challenger on one champion log."""
+
+    shadows: dict[str, ShadowLog]
+    reports: dict[str, GateReport]
+
+    def table(self) -> pd.DataFrame:
+        """One row per challenger: :meth:`GateReport.as_dict` and ``true_uplift_in_interval``
+        (whether the uplift interval holds the world's true uplift)."""
+        rows = {name: {**report.as_dict(), "true_uplift_in_interval": truth_in_interval(
+                    report.true_uplift, report.decision.ci_low, report.decision.ci_high)}
+                for name, report in self.reports.items()}  # fmt: skip
+        return pd.DataFrame(rows).T
+
+    def costs(self) -> pd.DataFrame:
+        """Challenger scoring cost per challenger (timings: not deterministic, not in metrics)."""
+        rows = {name: {**shadow.cost_summary(), "top_slot_agreement": shadow.top_slot_agreement()}
+                for name, shadow in self.shadows.items()}  # fmt: skip
+        return pd.DataFrame(rows).T

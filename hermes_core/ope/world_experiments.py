@@ -4,7 +4,7 @@ Protocol of the *world study* (:func:`run_world_study`):
 
 1. draw ``n_resamples`` fresh logs of the same world (same users, items and preferences, new
    sessions, slates and clicks; :func:`hermes_core.world.policies.resimulate`), each of
-   ``n_requests`` requests, seeded from ``OpeParams.seed``;
+   ``n_requests`` requests, seeded from ``ope.seed``;
 2. on each log, the position-wise feedback of OBP's convention (one round per (request, slot);
    the logged propensity is the logging policy's exact Plackett-Luce marginal) and a reward
    model :math:`\\hat q(x, a, k)` cross-fitted with ``n_folds`` folds *by request*, so that the
@@ -35,7 +35,7 @@ from hermes_core.ope.importance_weighting import InverseProbabilityWeighting
 from hermes_core.ope.inputs import OpeInputs
 from hermes_core.ope.intervals import bootstrap_intervals, cluster_terms, normal_interval
 from hermes_core.ope.params import OpeParams
-from hermes_core.ope.registry import make_estimators, round_terms_of_all
+from hermes_core.ope.registry import configured_estimators, round_terms_of_all
 from hermes_core.ope.reward_model import (
     DEFAULT_MAX_CHUNK_ELEMENTS,
     PositionHandling,
@@ -125,28 +125,21 @@ def fit_world_log(
 
 
 def world_estimators(params: OpeParams) -> dict[str, OffPolicyEstimator]:
-    """The stage's estimators (:func:`~hermes_core.ope.registry.make_estimators` with the
-    ``ope`` hyperparameters, SLOPE-tuned Switch-DR and DRos when ``slope_tuning``), plus
-    ``ipw-clip@<lambda>`` for every ``ipw_clip_sweep`` threshold."""
-    estimators = make_estimators(
-        clip_lambda=params.clip_lambda,
-        switch_tau=params.switch_tau,
-        dros_lambda=params.dros_lambda,
-        tuning_grid=params.slope_grid if params.slope_tuning else None,
-        slope_delta=params.slope_delta,
-    )
-    for clip in params.ipw_clip_sweep:
+    """The stage's estimators (:func:`~hermes_core.ope.registry.configured_estimators` of
+    ``ope.estimators``), plus ``ipw-clip@<lambda>`` for every ``ope.world.ipw_clip_sweep`` threshold."""
+    estimators = configured_estimators(params.estimators)
+    for clip in params.world.ipw_clip_sweep:
         estimators[f"ipw-clip@{clip:g}"] = InverseProbabilityWeighting(clip_lambda=clip)
     return estimators
 
 
 def world_targets(world: World, logs: Logs, names: Sequence[str], params: OpeParams) -> dict[str, np.ndarray]:
-    """Target policies ``names`` (a subset of ``params.world_target_names``) on ``logs``, as
+    """Target policies ``names`` (a subset of ``params.world.target_names``) on ``logs``, as
     per-request marginals (n_requests, C, K)."""
-    unknown = [name for name in names if name not in params.world_target_names]
+    unknown = [name for name in names if name not in params.world.target_names]
     if unknown:
-        raise ValueError(f"unknown world targets {unknown}; expected some of {list(params.world_target_names)}")
-    temperatures = tuple(t for t in params.target_temperatures if f"softmax-true@{t:g}" in names)
+        raise ValueError(f"unknown world targets {unknown}; expected some of {list(params.world.target_names)}")
+    temperatures = tuple(t for t in params.world.target_temperatures if f"softmax-true@{t:g}" in names)
     every = standard_targets(world, logs, temperatures)
     return {name: every[name] for name in names}
 
@@ -268,26 +261,27 @@ def run_world_study(
 ) -> WorldStudy:
     """The resampling study of the module docstring.
 
-    Defaults: ``params.n_world_log_resamples`` logs of ``params.world_n_requests`` requests
-    (``world.params.n_requests`` when null), every target of ``params.world_target_names``,
+    Defaults: ``ope.world.n_log_resamples`` logs of ``ope.world.n_requests`` requests
+    (``world.params.n_requests`` when null), every target of ``ope.world.target_names``,
     :func:`world_estimators`. Resample ``r`` draws its log, folds and bootstrap from
     ``resample_seeds(params.seed, .)[r]``.
     """
-    n_resamples = params.n_world_log_resamples if n_resamples is None else n_resamples
-    n_requests = n_requests or params.world_n_requests or world.params.n_requests
-    names = list(params.world_target_names if targets is None else targets)
+    n_resamples = params.world.n_log_resamples if n_resamples is None else n_resamples
+    n_requests = n_requests or params.world.n_requests or world.params.n_requests
+    names = list(params.world.target_names if targets is None else targets)
     chosen = world_estimators(params) if estimators is None else estimators
     estimate_tables, diagnostic_tables = [], []
     for resample, seed in enumerate(resample_seeds(params.seed, n_resamples)):
         logs = resimulate(world, seed, n_requests)
         world_log = fit_world_log(
-            world, logs, n_folds=params.n_folds, seed=seed, reward_model=params.reward_model,
-            position_handling=params.position_handling, max_chunk_elements=params.max_chunk_elements,
+            world, logs, n_folds=params.estimators.n_folds, seed=seed, reward_model=params.estimators.reward_model,
+            position_handling=params.estimators.position_handling,
+            max_chunk_elements=params.estimators.max_chunk_elements,
         )  # fmt: skip
         estimates, diagnostics = evaluate_world_log(
             world, world_log, world_targets(world, logs, names, params), chosen,
-            interval_method=params.interval_method, n_bootstrap=params.n_bootstrap,
-            alpha=params.alpha, seed=seed,
+            interval_method=params.intervals.method, n_bootstrap=params.intervals.n_bootstrap,
+            alpha=params.intervals.alpha, seed=seed,
         )  # fmt: skip
         estimate_tables.append(estimates.assign(resample=resample))
         diagnostic_tables.append(diagnostics.assign(resample=resample))
@@ -297,8 +291,8 @@ def run_world_study(
         estimates=pd.concat(estimate_tables, ignore_index=True),
         diagnostics=pd.concat(diagnostic_tables, ignore_index=True),
         n_requests=int(n_requests),
-        interval_method=params.interval_method,
-        ci_level=params.ci_level,
+        interval_method=params.intervals.method,
+        ci_level=params.intervals.ci_level,
     )
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from hermes_core.data.readers import movielens
+from hermes_core.data.readers import movielens, movielens_download
 from hermes_core.data.readers.movielens import (
     GENRES_1M,
     GENRES_100K,
@@ -390,11 +390,39 @@ def test_download_without_checksum_warns_with_the_hash(
         download_movielens("100k", tmp_path)
 
 
+def test_download_refuses_an_archive_member_outside_the_destination(tmp_path: Path) -> None:
+    archive = tmp_path / "ml-100k.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("ml-100k/u.data", "1\t1\t5\t0\n")
+        handle.writestr("../escaped.txt", "outside")
+    dest = tmp_path / "dest"
+    dest.mkdir()
+    with pytest.raises(MovieLensFormatError, match=r"'\.\./escaped\.txt' would be written outside"):
+        movielens_download._extract(archive, dest)
+    # Checked before extracting: neither the escaping member nor the good one was written.
+    assert not (tmp_path / "escaped.txt").exists() and list(dest.iterdir()) == []
+
+
+def test_download_refuses_an_archive_without_its_top_folder(tmp_path: Path) -> None:
+    archive = tmp_path / "ml-1m.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.writestr("ratings.dat", "1::1::5::0\n")
+    with pytest.raises(MovieLensFormatError, match="no top folder ml-1m/"):
+        movielens_download._extract(archive, tmp_path)
+
+
+def test_movielens_reexports_the_download_names() -> None:
+    # ingest imports download_movielens from the reader module; it must be the same function.
+    assert movielens.download_movielens is movielens_download.download_movielens
+    assert movielens.ChecksumMismatchError is movielens_download.ChecksumMismatchError
+
+
 def test_loading_never_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("load_movielens reached the network")
 
     monkeypatch.setattr(movielens, "download_movielens", refuse)
+    monkeypatch.setattr(movielens_download, "download_movielens", refuse)
     import urllib.request
 
     monkeypatch.setattr(urllib.request, "urlopen", refuse)

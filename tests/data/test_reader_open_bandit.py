@@ -1,4 +1,8 @@
-"""Open Bandit Dataset adapter: parsing rules on synthetic files, counts on the real sample."""
+"""Open Bandit Dataset reader: parsing rules on synthetic files, counts on the real sample.
+
+The experiments run on these logs are tested in ``tests/ope/test_open_bandit.py``, the policies
+they evaluate in ``tests/ope/test_policies.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hermes_core.data.readers.open_bandit import (
-    PUBLISHED_BTS_FROM_RANDOM_ALL,
-    OpenBanditFormatError,
-    bernoulli_ts_action_dist,
-    evaluate_bts_from_random,
-    evaluate_random_from_bts,
-    logged_action_share,
-    read_open_bandit_logs,
-)
+from hermes_core.data.readers.open_bandit import OpenBanditFormatError, read_open_bandit_logs
 
 SHARED = Path(os.environ.get("HERMES_SHARED_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
 OBD_ROOT = SHARED / "open_bandit_dataset"
@@ -96,19 +92,6 @@ def test_quarantine_keeps_the_good_rows(tmp_path: Path) -> None:
     assert "timestamp" in logs.quarantined[0].reason
 
 
-def test_logged_share_and_thompson_sampling_distributions() -> None:
-    share = logged_action_share(np.array([0, 0, 1, 2]), np.array([0, 0, 0, 1]), n_actions=3, len_list=2)
-    np.testing.assert_allclose(share, [[2 / 3, 0], [1 / 3, 0], [0, 1]])
-    # Posteriors so concentrated that the ranking is fixed: item 1 > item 2 > item 0.
-    alpha = np.array([1.0, 9e5, 5e5])
-    beta = np.array([1e6, 1e5, 5e5])
-    ts = bernoulli_ts_action_dist(alpha, beta, len_list=2, n_sim=1000, seed=0, chunk=300)
-    np.testing.assert_array_equal(ts, [[0, 0], [1, 0], [0, 1]])
-    # Two identical posteriors: each item first half the time (up to Monte Carlo error).
-    even = bernoulli_ts_action_dist(np.ones(2), np.ones(2), len_list=1, n_sim=20000, seed=1)
-    assert even[0, 0] == pytest.approx(0.5, abs=0.02) and even.sum() == pytest.approx(1.0)
-
-
 @needs_obd
 @pytest.mark.shared_data
 def test_real_sample_counts() -> None:
@@ -126,21 +109,4 @@ def test_real_sample_counts() -> None:
     # Each user_feature_j contributes (levels - 1) columns, so each row has one 1 per
     # non-reference level it takes: at most 4 ones.
     assert random.context.sum(axis=1).max() <= 4
-    share = logged_action_share(bts.action, bts.position, bts.n_actions)
-    np.testing.assert_allclose(share.sum(axis=0), 1.0)
 
-
-@needs_obd
-@pytest.mark.shared_data
-def test_published_experiments_run_on_the_real_sample() -> None:
-    first = evaluate_random_from_bts(OBD_ROOT, n_runs=2, seed=0)
-    assert first.ground_truth == pytest.approx(38 / 10_000)
-    second = evaluate_bts_from_random(OBD_ROOT, n_runs=1, seed=0)
-    assert second.ground_truth == pytest.approx(42 / 10_000)
-    assert set(PUBLISHED_BTS_FROM_RANDOM_ALL) <= set(second.summary())
-    for result in (first, second):
-        for name, errors in result.relative_errors.items():
-            assert errors.shape == (result.n_runs,) and np.isfinite(errors).all(), name
-    # On the uniform random logs every weight is pi_bts(a|k) / (1/80); IPW's estimate is thus
-    # 80 * mean(click * pi_bts(a_i|k_i)) on the resample, well within an order of the truth.
-    assert 0.1 * second.ground_truth < second.estimates["ipw"][0] < 10 * second.ground_truth

@@ -52,7 +52,8 @@ def _findings(**overrides: Any) -> c.EncodeFindings:
         "best_epochs": {"fused": 3, "text": 3, "image": 1, "concat": 4}, "max_epochs": 20,
         "purity": pd.DataFrame({"domain purity of 10 nearest neighbours": [0.8, 0.2], "chance": [0.2, 0.2]},
                                index=["text", "image"]),
-        "index": {"index_type": "hnsw", "tower": "fused", "k": 10, "recall_at_k": 0.99, "two_stage_recall": 0.94,
+        "index": {"index_type": "hnsw", "tower": "fused", "k": 10, "search_recall_at_k": 0.99,
+                  "two_stage_recall": 0.94,
                   "certified": 0.89,
                   "n_vectors": 3894, "n_queries": 2152, "qps": 65_000.0, "exact_qps": 128_000.0},
     }
@@ -188,3 +189,23 @@ def test_movielens_findings_without_images_or_queries() -> None:
     assert "has no images" in text and "alpha_vision" not in text
     assert "`text` beats `text_cosine` (the runner-up)" in text
     assert "training adds measurable quality" in text
+
+
+def test_world_conclusions_phrase_every_comparison_through_the_verdict(world_run: dict[str, Any]) -> None:
+    from hermes_core.encode import stage as st
+
+    run, params = world_run["run"], world_run["params"]
+    differences = st.model_differences(run.evaluation, params.encode)
+    findings = c.findings_from_run(
+        run, differences, st.purity_table(run.inputs.items, run.encoded, "domain"),
+        st.query_differences(run.queries, params.encode), st.alpha_by_query_kind(run.queries, params.encode),
+        st.user_alpha_summary(run.users_alpha, params.encode))
+    assert findings.level == params.encode.eval.ci_level and findings.ndcg_col == "NDCG@10"
+    text = "\n".join(c.encode_conclusions(findings))
+    # each verdict of the differences table about the fused tower appears with its own interval
+    for label in ("fused - concat", "fused - popularity"):
+        row = differences.loc[label]
+        first, second = label.split(" - ")
+        assert f"`{first}` {row['verdict']} `{second}`" in text
+    assert "The design's claim" in text and "Spearman correlation" in text
+    assert f"finds {run.index_report.search_recall_at_k:.1%} of the exact top 10" in text

@@ -1,4 +1,4 @@
-"""Cross-attention fusion: the formula, masking, the InfoNCE loss, training, exact scoring."""
+"""Cross-attention fusion: the formula, masking, the in-batch logits of the loss, training, exact scoring."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ import torch
 
 from hermes_core.encode.fusion import (
     CrossAttentionFusion,
-    in_batch_softmax_loss,
+    in_batch_logits,
     make_fusion_model,
     masked_modality_softmax,
     score_items,
     train_fusion,
 )
 from hermes_core.encode.params import FusionParams
+from hermes_core.losses import in_batch_labels_and_mask, sampled_softmax_loss
 
 D_Q, D_V, D_T, D_K, D_OUT = 6, 5, 4, 3, 7
 
@@ -114,20 +115,26 @@ def test_score_items_is_independent_of_the_chunk_size() -> None:
     np.testing.assert_allclose(whole, chunked, atol=1e-5)
 
 
-def test_in_batch_loss_by_hand() -> None:
+def _in_batch_loss(scores: torch.Tensor, item_ids: torch.Tensor, temperature: float,
+                   log_q: torch.Tensor | None = None) -> torch.Tensor:
+    """The loss ``train_fusion`` applies to one batch."""
+    return sampled_softmax_loss(in_batch_logits(scores, temperature, log_q), *in_batch_labels_and_mask(item_ids))
+
+
+def test_in_batch_loss_with_temperature_and_log_q_by_hand() -> None:
     scores = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     # each row: -log(e^1 / (e^1 + e^0)) = log(1 + e^-1) = 0.313262
-    loss = in_batch_softmax_loss(scores, torch.tensor([0, 1]), temperature=1.0)
+    loss = _in_batch_loss(scores, torch.tensor([0, 1]), temperature=1.0)
     assert float(loss) == pytest.approx(math.log(1 + math.exp(-1)), abs=1e-6)
     # both columns are the same item: the other column is no negative, the loss is 0
-    assert float(in_batch_softmax_loss(scores, torch.tensor([7, 7]), 1.0)) == pytest.approx(0.0, abs=1e-7)
+    assert float(_in_batch_loss(scores, torch.tensor([7, 7]), 1.0)) == pytest.approx(0.0, abs=1e-7)
     # temperature 0.5 doubles the logits: log(1 + e^-2) = 0.126928
-    assert float(in_batch_softmax_loss(scores, torch.tensor([0, 1]), 0.5)) == pytest.approx(0.126928, abs=1e-6)
+    assert float(_in_batch_loss(scores, torch.tensor([0, 1]), 0.5)) == pytest.approx(0.126928, abs=1e-6)
     # logQ: subtracting log Q_j = (0, 1) from the columns: row 0 -> -log(e/(e+e^-1)) = log(1+e^-2),
     # row 1 -> -log(e^0/(e^0+e^0)) = log 2
     log_q = torch.tensor([0.0, 1.0])
     expected = (math.log(1 + math.exp(-2)) + math.log(2)) / 2
-    assert float(in_batch_softmax_loss(scores, torch.tensor([0, 1]), 1.0, log_q)) == pytest.approx(expected, abs=1e-6)
+    assert float(_in_batch_loss(scores, torch.tensor([0, 1]), 1.0, log_q)) == pytest.approx(expected, abs=1e-6)
 
 
 def _modality_world(seed: int = 0, n_items: int = 150, n_pairs: int = 1200, dim: int = 12) -> dict[str, np.ndarray]:

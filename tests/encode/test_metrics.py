@@ -1,95 +1,82 @@
-"""NDCG@k and recall@k on hand-worked fixtures."""
+"""``metrics/encode.json`` and the diagnostics, built from one :class:`EncodeRun`."""
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from hermes_core.encode.metrics import ndcg_at_k, recall_at_k
-
-# Three queries over four items. Scores rank the items 0, 1, 2, 3 for every query.
-SCORES = np.array(
-    [
-        [0.9, 0.8, 0.3, 0.1],
-        [0.9, 0.8, 0.3, 0.1],
-        [0.9, 0.8, 0.3, 0.1],
-    ]
-)
-GRADES = np.array(
-    [
-        [0, 2, 3, 0],  # relevant items ranked 2nd and 3rd
-        [0, 0, 0, 0],  # no relevant item: excluded
-        [3, 2, 0, 1],  # ideal order up to rank 3
-    ]
-)
+from hermes_core.encode import metrics as me
+from hermes_core.encode.coldstart import model_differences
+from hermes_core.workspace import MAX_HEADLINE_METRICS, Workspace, write_diagnostics, write_metrics
 
 
-def test_ndcg_matches_the_hand_computation() -> None:
-    # Query 0, k = 3, gains 2^rel - 1 and discount 1 / log2(rank + 1):
-    #   DCG  = (2^0-1)/log2(2) + (2^2-1)/log2(3) + (2^3-1)/log2(4) = 0 + 3/1.58496 + 7/2 = 5.39279
-    #   IDCG from the true grades sorted (3, 2, 0, 0): 7/1 + 3/1.58496 + 0 = 8.89279
-    #   NDCG = 5.39279 / 8.89279 = 0.606423
-    # Query 2 ranks grades (3, 2, 0) and the ideal top 3 is (3, 2, 1): DCG = 7 + 3/log2(3) = 8.89279,
-    #   IDCG = 7 + 3/log2(3) + 1/2 = 9.39279, NDCG = 0.946768.
-    # Query 1 has no relevant item and is excluded, so the mean is over 2 queries.
-    expected_q0 = (3 / math.log2(3) + 7 / 2) / (7 + 3 / math.log2(3))
-    expected_q2 = (7 + 3 / math.log2(3)) / (7 + 3 / math.log2(3) + 1 / 2)
-    assert expected_q0 == pytest.approx(0.606423, abs=1e-6)
-    assert expected_q2 == pytest.approx(0.946768, abs=1e-6)
-    result = ndcg_at_k(SCORES, GRADES, k=3)
-    assert result.n_scored == 2
-    assert result.per_query[0] == pytest.approx(expected_q0, abs=1e-12)
-    assert math.isnan(result.per_query[1])
-    assert result.per_query[2] == pytest.approx(expected_q2, abs=1e-12)
-    assert result.mean == pytest.approx((expected_q0 + expected_q2) / 2, abs=1e-12)
+def test_world_metrics_hold_only_deterministic_headline_numbers(world_run: dict[str, Any], tmp_path: Path) -> None:
+    run = world_run["run"]
+    metrics = me.encode_metrics(run)
+    # 5 NDCGs + the fused gap, the indexed tower's recall, 2 index recalls, 2 mean attentions
+    leaves = {f"{group}.{name}": value for group, values in metrics.items() for name, value in values.items()}
+    assert len(leaves) == 11 <= MAX_HEADLINE_METRICS
+    assert not any("qps" in key or "second" in key or "ci_" in key for key in leaves)  # no timing, no interval
+    write_metrics(Workspace(tmp_path), "encode", metrics)  # the writer's checks accept them
+    evaluation, report = run.evaluation, run.index_report
+    ndcg = metrics["cold_start_ndcg_at_10"]
+    for name in ("fused", "text", "image", "concat", "popularity"):
+        assert ndcg[name] == evaluation.reports[name].ndcg.mean
+    # the gap is the paired difference that model_differences reports for the better single tower
+    best_single = "text" if ndcg["text"] >= ndcg["image"] else "image"
+    differences = model_differences(evaluation, run.params.encode)
+    assert ndcg["fused_minus_best_single"] == pytest.approx(differences.loc[f"fused - {best_single}", "difference"])
+    assert metrics["cold_start_recall_at_10"]["indexed_tower"] == evaluation.reports["fused"].recall.mean
+    assert metrics["ann"] == {"recall_at_10": report.search_recall_at_k,
+                              "two_stage_recall_at_10": report.two_stage_recall}
+    alpha = run.queries.alpha
+    assert metrics["alpha_vision_mean"]["visual_queries"] == pytest.approx(
+        alpha.loc[alpha["kind"] == "visual", "alpha_vision_all"].mean())
+    # a rerun with the same parameters gives the same metrics (no timing inside)
+    assert me.encode_metrics(run) == metrics
 
 
-def test_ndcg_ideal_uses_all_candidates_not_only_the_top_k() -> None:
-    # Only relevant item is ranked 3rd; at k = 2 the DCG is 0 but the IDCG is 1 (grade 1 at rank 1).
-    result = ndcg_at_k(np.array([[3.0, 2.0, 1.0]]), np.array([[0, 0, 1]]), k=2)
-    assert result.mean == 0.0 and result.n_scored == 1
+def test_world_diagnostics_hold_the_intervals_and_timings(world_run: dict[str, Any], tmp_path: Path) -> None:
+    run = world_run["run"]
+    diagnostics = me.encode_diagnostics(run, stage_seconds=1.5)
+    report, evaluation = run.index_report, run.evaluation
+    assert diagnostics["ann"]["qps"] == report.qps and diagnostics["stage_seconds"] == 1.5
+    assert diagnostics["confidence_level"] == run.params.encode.eval.ci_level
+    assert set(diagnostics["cold_start"]["ndcg_at_10"]) == set(evaluation.reports)
+    gap = diagnostics["cold_start_fused_minus_best_single"]
+    headline = me.encode_metrics(run)["cold_start_ndcg_at_10"]["fused_minus_best_single"]
+    assert gap["ndcg_difference"] == pytest.approx(headline)
+    assert gap["ci_low"] <= gap["ndcg_difference"] <= gap["ci_high"]
+    assert {"differences", "alpha_vision_by_kind"} <= set(diagnostics["text_queries"])
+    # the sweep's rows, at the 10 significant digits of the diagnostics file
+    assert [row["search_recall_at_k"] for row in diagnostics["ann"]["sweep"]] == pytest.approx(
+        report.sweep["search_recall_at_k"].tolist(), abs=1e-10)
+    assert write_diagnostics(Workspace(tmp_path), "encode", diagnostics).is_file()
 
 
-def test_ndcg_is_one_for_the_ideal_ranking_and_ties_break_by_item_index() -> None:
-    grades = np.array([[1, 3, 0, 2]])
-    assert ndcg_at_k(grades.astype(float), grades, k=4).mean == pytest.approx(1.0)
-    # all scores tied: ranking is items 0, 1, 2, 3 -> gains 1, 7, 0, 3
-    tied = ndcg_at_k(np.zeros((1, 4)), grades, k=4)
-    dcg = 1 + 7 / math.log2(3) + 0 + 3 / math.log2(5)
-    idcg = 7 + 3 / math.log2(3) + 1 / 2 + 0
-    assert tied.mean == pytest.approx(dcg / idcg, abs=1e-12)
+def test_headline_table_has_one_row_per_number() -> None:
+    table = me.headline_table({"a": {"x": 0.5, "y": None}, "b": {"z": 1}})
+    assert table.index.tolist() == [("a", "x"), ("a", "y"), ("b", "z")]
+    assert table["value"].iloc[0] == 0.5 and np.isnan(table["value"].iloc[1])
 
 
-def test_k_larger_than_the_catalogue_is_clipped() -> None:
-    assert ndcg_at_k(SCORES, GRADES, k=50).per_query[0] == pytest.approx(
-        ndcg_at_k(SCORES, GRADES, k=4).per_query[0]
-    )
-
-
-def test_recall_matches_the_hand_computation() -> None:
-    relevant = GRADES > 0
-    # query 0: relevant {1, 2}, top-2 {0, 1} -> 1/2; query 2: relevant {0, 1, 3}, top-2 {0, 1} -> 2/3
-    result = recall_at_k(SCORES, relevant, k=2)
-    assert result.n_scored == 2
-    assert result.per_query[0] == pytest.approx(0.5)
-    assert math.isnan(result.per_query[1])
-    assert result.per_query[2] == pytest.approx(2 / 3)
-    assert result.mean == pytest.approx((0.5 + 2 / 3) / 2)
-
-
-def test_minus_infinity_removes_an_item_from_the_ranking() -> None:
-    scores = np.array([[np.inf, 0.5, -np.inf, 0.1]])
-    relevant = np.array([[False, False, True, True]])
-    assert recall_at_k(scores, relevant, k=3).mean == pytest.approx(0.5)
-
-
-def test_inputs_are_validated() -> None:
-    with pytest.raises(ValueError, match="NaN"):
-        ndcg_at_k(np.array([[np.nan, 1.0]]), np.array([[1, 0]]), k=1)
-    with pytest.raises(ValueError, match="shape"):
-        recall_at_k(np.zeros((2, 3)), np.zeros((2, 4), bool), k=1)
-    with pytest.raises(ValueError, match=">= 0"):
-        ndcg_at_k(np.zeros((1, 2)), np.array([[-1, 0]]), k=1)
-    assert math.isnan(ndcg_at_k(np.zeros((1, 2)), np.zeros((1, 2)), k=1).mean)
+def test_movielens_metrics_are_null_where_the_source_lacks_the_model(movielens_run: dict[str, Any]) -> None:
+    run = movielens_run["run"]
+    assert list(run.towers) == ["text_only"] and len(run.training.query_pairs.keys) == 0
+    assert set(run.evaluation.reports) == {"text", "text_cosine", "popularity", "random"}
+    assert run.evaluation.grades.max() == 3 and (run.evaluation.relevant <= (run.evaluation.grades >= 2)).all()
+    assert run.index_report.tower_kind == "text_only" and set(run.index_report.stacked.modality) == {"text"}
+    metrics = me.encode_metrics(run)
+    ndcg = metrics["cold_start_ndcg_at_10"]
+    # no images: the image, concat and fused towers do not exist, nor the gap or the attention
+    assert ndcg["fused"] is None and ndcg["image"] is None and ndcg["concat"] is None
+    assert ndcg["fused_minus_best_single"] is None
+    assert metrics["alpha_vision_mean"] == {"visual_queries": None, "content_queries": None}
+    assert ndcg["text"] == run.evaluation.reports["text"].ndcg.mean
+    assert metrics["cold_start_recall_at_10"]["indexed_tower"] == run.evaluation.reports["text"].recall.mean
+    diagnostics = me.encode_diagnostics(run)
+    assert diagnostics["dims"]["image"] == 0 and "text_queries" not in diagnostics
+    assert diagnostics["neighbour_purity_at_10"][0]["modality"] == "text"

@@ -89,3 +89,25 @@ def test_approximate_indexes_plug_in(catalogue: dict[str, np.ndarray]) -> None:
         [np.isin(np.round(exact[i], 4), np.round(result.scores[i], 4)).mean() for i in range(len(exact))]
     )
     assert recovered > 0.9
+
+
+def test_stacked_index_two_stage_matches_exact_fused_scores() -> None:
+    from hermes_core.index.faiss_index import build_index
+    from hermes_core.encode.fusion import make_fusion_model, score_items
+    from hermes_core.encode.retrieval import stacked_modality_vectors, two_stage_topk
+
+    rng = np.random.default_rng(0)
+    n_items = 120
+    masks = rng.random((n_items, 2)) > 0.15
+    masks[5] = False  # one item with no modality: never indexed, fused score 0
+    vision, text = rng.standard_normal((n_items, 6)), rng.standard_normal((n_items, 4))
+    queries = rng.standard_normal((30, 5)).astype(np.float32)
+    model = make_fusion_model("cross_attention", 5, 6, 4, d_k=3, output_dim=8, seed=0)
+    stacked = stacked_modality_vectors(model, vision, text, masks)
+    assert len(stacked.item_rows) == masks.sum() and 5 not in stacked.item_rows
+    index = build_index(stacked.vectors, "flat")
+    result = two_stage_topk(model, queries, vision, text, masks, {"all": index}, k=5,
+                            n_candidates=len(stacked.item_rows), row_items={"all": stacked.item_rows})
+    exact = score_items(model, queries, vision, text, masks)
+    exact[:, 5] = -np.inf  # the unindexed item can only be missed, never wrongly returned
+    np.testing.assert_allclose(result.scores, -np.sort(-exact, axis=1)[:, :5], rtol=1e-5, atol=1e-5)

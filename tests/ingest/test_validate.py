@@ -15,10 +15,6 @@ from typing import Any
 import pytest
 
 from hermes_core.ingest.validate import IngestResult, ingest, read_jsonl, read_raw_folder
-from hermes_core.ingest.stage import ingest_diagnostics, ingest_metrics, run_ingest_stage
-from hermes_core.params import load_params
-from hermes_core.world.params import WorldParams
-from hermes_core.workspace import Workspace, write_metrics
 from hermes_core.world import World
 from hermes_core.world.export import InjectedRecord
 
@@ -214,53 +210,3 @@ def test_folder_without_tables_and_unknown_tables_raise(tmp_path: Path, hand_mad
     tables["ratings"].name = "ratings"
     with pytest.raises(KeyError, match="ratings"):
         ingest(tables)
-
-
-# ---------------------------------------------------------------------- the stage end to end
-def test_ingest_stage_is_reproducible_and_reports_its_metrics(tmp_path: Path, tiny_world_params: WorldParams) -> None:
-    root = Path(__file__).resolve().parents[2]
-    params = load_params(root / "params.yaml", profile="default").model_copy(update={"world": tiny_world_params})
-    first = run_ingest_stage(params, Workspace(root=tmp_path / "first"))
-    second = run_ingest_stage(params, Workspace(root=tmp_path / "second"))
-    # the version is a hash of the stored content: same params, same content, same version
-    assert first.manifest.version == second.manifest.version
-    assert first.manifest.content_hash == second.manifest.content_hash
-    assert (tmp_path / "first" / "data" / "store" / first.manifest.version / "manifest.json").is_file()
-    assert (tmp_path / "first" / "data" / "world" / "world.npz").is_file()
-
-    metrics = ingest_metrics(first)
-    # ten headline numbers, all computed by the core; write_metrics refuses more than 12 or any non-number
-    assert set(metrics) == {"records_in", "records_accepted", "records_quarantined", "quarantine_share",
-                            "injected_recovered_share", "users", "items", "interactions", "density",
-                            "top10pct_share"}
-    write_metrics(Workspace(root=tmp_path / "first"), "ingest", metrics)
-    assert metrics["records_in"] == metrics["records_accepted"] + metrics["records_quarantined"]
-    assert metrics["records_quarantined"] == len(first.injected) == len(first.result.quarantine)
-    assert metrics["quarantine_share"] == pytest.approx(len(first.injected) / metrics["records_in"])
-    # every injected record is quarantined and nothing else: the tiny world's raw folder check above
-    assert metrics["injected_recovered_share"] == 1.0
-    assert (metrics["users"], metrics["items"]) == (tiny_world_params.n_users, tiny_world_params.n_items)
-    assert metrics["interactions"] == first.result.counts["interactions"]["accepted"]
-    assert 0 < metrics["density"] < 1 and 0.1 <= metrics["top10pct_share"] <= 1  # the top 10% hold at least 10%
-    assert set(first.manifest.tables) == {"assets", "users", "requests", "interactions", "kg_triples", "queries",
-                                          "quarantine"}
-    diagnostics = ingest_diagnostics(first)
-    assert diagnostics["store_version"] == first.manifest.version
-    assert sum(diagnostics["quarantine_by_reason"].values()) == len(first.injected)
-    assert diagnostics["injected"] == {"injected": len(first.injected), "recovered": len(first.injected),
-                                       "false_quarantines": 0}
-    assert diagnostics["world"]["n_users"] == tiny_world_params.n_users
-    json.dumps(diagnostics)  # the diagnostics file must be JSON-serialisable
-
-
-def test_configured_movielens_folder_missing_is_an_error_naming_the_parameter(tmp_path: Path) -> None:
-    from hermes_core.params import HermesParams
-    from hermes_core.ingest.stage import load_source
-    from hermes_core.workspace import MissingDataError, Workspace
-
-    params = HermesParams.model_validate(
-        {"data": {"source": "movielens-100k", "movielens_path": str(tmp_path / "nowhere")}})
-    with pytest.raises(MissingDataError) as error:
-        load_source(params, Workspace(tmp_path / "out"))
-    assert str(tmp_path / "nowhere") in str(error.value)
-    assert "data.movielens_path" in str(error.value)

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from hermes_core.data.readers.open_bandit import OpenBanditExperimentResult
 from hermes_core.ope.conclusions import (
     compare_on_logs,
     compare_runs,
@@ -26,8 +25,9 @@ from hermes_core.ope.conclusions import (
     verdict_counts,
 )
 from hermes_core.ope.gate import GateDecision
+from hermes_core.ope.open_bandit import OpenBanditExperimentResult
 from hermes_core.ope.shadow import GateReport
-from hermes_core.ope.stage import obd_table
+from hermes_core.ope.tables import obd_table
 from hermes_core.ope.world_experiments import WorldStudy
 
 KW = {"level": 0.95, "n_resamples": 1000, "seed": 0}

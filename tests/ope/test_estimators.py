@@ -21,7 +21,6 @@ from hermes_core.ope import (
     cross_fitted_reward_model,
     estimate_all,
     make_estimators,
-    round_terms_of_all,
 )
 
 
@@ -237,14 +236,3 @@ def test_hyperparameters_are_validated() -> None:
         SwitchDoublyRobust(tau=-1.0)
     with pytest.raises(ValueError, match="shrinkage_lambda"):
         DoublyRobustWithShrinkage(shrinkage_lambda=float("nan"))
-
-
-def test_registry_names_and_model_free_defaults() -> None:
-    assert list(ESTIMATORS) == ["dm", "ipw", "snipw", "dr", "sndr", "switch-dr", "dr-os"]
-    assert all(ESTIMATORS[name].name == name for name in ESTIMATORS)
-    data = random_problem(8)
-    del data["estimated_rewards_by_reg_model"]
-    # Without a reward model only the model-free estimators run by default.
-    assert set(estimate_all(**data)) == {"ipw", "snipw"}
-    inputs = OpeInputs.from_arrays(**data)
-    assert set(round_terms_of_all(inputs)) == {"ipw", "snipw"}

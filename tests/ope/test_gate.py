@@ -1,24 +1,12 @@
-"""Champion/challenger gate, SLOPE selection and the OPE parameter block."""
+"""The champion/challenger uplift gate (``hermes_core.ope.gate``) on hand-built logs."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
-from pydantic import ValidationError
 
-from hermes_core.ope import (
-    DoublyRobust,
-    RoundTerms,
-    SelfNormalizedDoublyRobust,
-    SlopeTuned,
-    SwitchDoublyRobust,
-    OpeInputs,
-    slope_select,
-    uplift_gate,
-)
-from hermes_core.ope.params import OpeParams
+from hermes_core.evaluation.bootstrap import paired_bootstrap
+from hermes_core.ope import DoublyRobust, OpeInputs, SelfNormalizedDoublyRobust, uplift_gate
 
 
 def gate_problem(seed: int = 0, n: int = 4000) -> dict[str, np.ndarray]:
@@ -91,41 +79,15 @@ def test_gate_rejects_self_normalised_estimators_and_bad_level() -> None:
         uplift_gate(**data, level=1.0)
 
 
-def test_slope_picks_the_narrowest_candidate_consistent_with_the_wider_ones() -> None:
-    """Three candidates: wide around 1.0, medium around 1.02 (consistent), narrow around 3.0
-    (biased, its interval misses the others): SLOPE keeps the medium one."""
-    rng = np.random.default_rng(0)
-    noise = rng.standard_normal(1000)
-    noise = (noise - noise.mean()) / noise.std()
-    wide = RoundTerms(correction=1.0 + 10 * noise)
-    medium = RoundTerms(correction=1.02 + 2 * noise)
-    narrow = RoundTerms(correction=3.0 + 0.1 * noise)
-    assert slope_select([narrow, wide, medium]) == 2
-    assert slope_select([wide, medium]) == 1
-    assert slope_select([wide]) == 0
-
-
-def test_slope_tuned_estimator_returns_one_of_its_candidates() -> None:
-    data = gate_problem()
-    inputs = OpeInputs.from_arrays(
-        reward=data["reward"], action=data["action"], pscore=data["pscore"],
-        action_dist=data["challenger_action_dist"],
-        estimated_rewards_by_reg_model=data["estimated_rewards_by_reg_model"],
-    )  # fmt: skip
-    tuned = SlopeTuned(candidates=tuple(SwitchDoublyRobust(tau=t) for t in (1.0, 10.0, math.inf)))
-    chosen = tuned.select(inputs)
-    assert chosen in tuned.candidates
-    assert tuned.round_terms(inputs).estimate() == chosen.round_terms(inputs).estimate()
-
-
-def test_ope_params_defaults_bounds_and_tiny_profile() -> None:
-    params = OpeParams()
-    assert params.alpha == pytest.approx(0.05)
-    assert params.clip_lambda == math.inf and params.slope_grid[-1] == math.inf
-    tiny = OpeParams(n_bootstrap=10, n_folds=2, n_world_log_resamples=1, obd={"n_bootstrap_runs": 1})
-    assert tiny.obd.n_bootstrap_runs == 1
-    for bad in ({"n_folds": 1}, {"ci_level": 1.0}, {"n_bootstrap": 5}, {"reward_model": "forest"},
-                {"switch_tau": 0.0}, {"tuning_grid": (10.0, 5.0)}, {"target_temperatures": (0.0,)},
-                {"unknown_key": 1}, {"obd": {"campaign": "kids"}}):  # fmt: skip
-        with pytest.raises(ValidationError):
-            OpeParams(**bad)
+def test_gate_bootstrap_is_the_paired_bootstrap_of_the_round_differences() -> None:
+    """The docstring's claim, bit for bit: the gate's bootstrap interval equals
+    ``evaluation.bootstrap.paired_bootstrap`` of the two policies' DR round rewards (same seed,
+    same resamples, same quantiles), and its uplift is their mean difference."""
+    data = gate_problem(seed=5, n=600)
+    decision = uplift_gate(**data, method="bootstrap", n_bootstrap=400, seed=7, level=0.9)
+    logged = {key: data[key] for key in ("reward", "action", "pscore", "estimated_rewards_by_reg_model")}
+    challenger = DoublyRobust().estimate_round_rewards(**logged, action_dist=data["challenger_action_dist"])
+    champion = DoublyRobust().estimate_round_rewards(**logged, action_dist=data["champion_action_dist"])
+    paired = paired_bootstrap(challenger, champion, level=0.9, n_bootstrap=400, seed=7)
+    assert (decision.ci_low, decision.ci_high) == (paired.ci_low, paired.ci_high)
+    assert decision.uplift == paired.difference

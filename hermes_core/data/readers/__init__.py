@@ -1,1 +1,11 @@
-"""Source adapters: read public datasets into raw records for the universal schema."""
+"""Readers of real sources: they only read.
+
+Each reader maps a public dataset's files to raw records for the universal schema
+(:mod:`hermes_core.data.schema`) and nothing more: experiments on a dataset live in the stage
+that runs them (e.g. the OPE experiments on Open Bandit in :mod:`hermes_core.ope`).
+
+- :mod:`~hermes_core.data.readers.movielens`: MovieLens 100K, 1M and latest(-small), with
+  :mod:`~hermes_core.data.readers.movielens_lines` (file -> lines, fields, parse failures) and
+  :mod:`~hermes_core.data.readers.movielens_download` (the official archives, checksummed);
+- :mod:`~hermes_core.data.readers.open_bandit`: the Open Bandit Dataset's logged bandit feedback.
+"""

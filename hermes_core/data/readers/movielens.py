@@ -19,24 +19,38 @@ File formats (GroupLens READMEs):
 - latest: ``ratings.csv`` ``userId,movieId,rating,timestamp`` and ``movies.csv``
   ``movieId,title,genres`` with a header, UTF-8, titles quoted when they hold commas.
   There is no user file: users are derived from the ratings.
+
+This module maps fields to records; :mod:`~hermes_core.data.readers.movielens_lines` turns a file
+into lines and fields, and :mod:`~hermes_core.data.readers.movielens_download` fetches the
+official archives (re-exported here: ``download_movielens``, ``ChecksumMismatchError``,
+``DOWNLOAD_URLS``, like ``MovieLensFormatError``).
 """
 
 from __future__ import annotations
 
-import csv
-import hashlib
 import math
 import re
 import warnings
-import zipfile
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from hermes_core.data.raw import ParseFailure, RawTable
+from hermes_core.data.raw import RawTable
+from hermes_core.data.readers.movielens_download import (  # noqa: F401  (re-exported)
+    DOWNLOAD_URLS,
+    ChecksumMismatchError,
+    download_movielens,
+)
+from hermes_core.data.readers.movielens_lines import (  # noqa: F401  (error re-exported)
+    LineError,
+    MovieLensFormatError,
+    read_table,
+    split_csv,
+    splitter,
+)
 
 Variant = Literal["100k", "1m", "latest"]
 VARIANTS: tuple[str, ...] = ("100k", "1m", "latest")
@@ -68,12 +82,6 @@ REQUIRED_FILES: dict[str, tuple[str, ...]] = {
     "latest": ("ratings.csv", "movies.csv"),
 }
 
-DOWNLOAD_URLS: dict[str, str] = {
-    "100k": "https://files.grouplens.org/datasets/movielens/ml-100k.zip",
-    "1m": "https://files.grouplens.org/datasets/movielens/ml-1m.zip",
-    "latest": "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip",
-}
-
 OCCUPATIONS_1M: dict[str, str] = {
     "0": "other", "1": "academic/educator", "2": "artist", "3": "clerical/admin",
     "4": "college/grad student", "5": "customer service", "6": "doctor/health care",
@@ -90,15 +98,6 @@ CREATOR_NAME = "unknown"  # MovieLens names no director or studio
 _ENCODING = {"100k": "latin-1", "1m": "latin-1", "latest": "utf-8"}
 _TITLE_YEAR = re.compile(r"\s*\((\d{4})\)\s*$")
 _MONTHS = {m: i for i, m in enumerate("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split(), 1)}
-
-
-class MovieLensFormatError(ValueError):
-    """A whole file is unusable (a CSV header without the expected columns, an archive without
-    the expected folder); single bad lines are never raised, they become parse failures."""
-
-
-class ChecksumMismatchError(ValueError):
-    """A downloaded archive's SHA-256 differs from the expected one."""
 
 
 @dataclass
@@ -121,10 +120,6 @@ class MovieLensRaw:
     def tables(self) -> dict[str, RawTable]:
         """The three tables by schema table name (``hermes_core.data.schema.TABLE_MODELS``)."""
         return {"assets": self.assets, "users": self.users, "interactions": self.interactions}
-
-
-class _LineError(Exception):
-    """Internal: this line cannot become a record (the message is the reason)."""
 
 
 # --------------------------------------------------------------------------- loading
@@ -206,7 +201,7 @@ def _expected_files_text() -> str:
 def _load_100k(root: Path) -> tuple[RawTable, RawTable, RawTable]:
     prefix = "ml-100k"
     enc = _ENCODING["100k"]
-    pipe = _splitter("|")
+    pipe = splitter("|")
 
     def asset(fields: list[str]) -> dict[str, Any]:
         item_id = _integer_id(fields[0], "item id")
@@ -231,10 +226,10 @@ def _load_100k(root: Path) -> tuple[RawTable, RawTable, RawTable]:
             "features": {"age": _number(fields[1]), "is_female": _is_female(fields[2])},
         }
 
-    assets = _read_table("assets", root / "u.item", enc, pipe, 5 + len(GENRES_100K), asset)
-    users = _read_table("users", root / "u.user", enc, pipe, 5, user)
-    interactions = _read_table(
-        "interactions", root / "u.data", enc, _splitter("\t"), 4, _rating_builder(prefix)
+    assets = read_table("assets", root / "u.item", enc, pipe, 5 + len(GENRES_100K), asset)
+    users = read_table("users", root / "u.user", enc, pipe, 5, user)
+    interactions = read_table(
+        "interactions", root / "u.data", enc, splitter("\t"), 4, _rating_builder(prefix)
     )
     return assets, users, interactions
 
@@ -242,7 +237,7 @@ def _load_100k(root: Path) -> tuple[RawTable, RawTable, RawTable]:
 def _load_1m(root: Path) -> tuple[RawTable, RawTable, RawTable]:
     prefix = "ml-1m"
     enc = _ENCODING["1m"]
-    colons = _splitter("::")
+    colons = splitter("::")
     unknown: Counter[str] = Counter()
 
     def asset(fields: list[str]) -> dict[str, Any]:
@@ -258,9 +253,9 @@ def _load_1m(root: Path) -> tuple[RawTable, RawTable, RawTable]:
             "features": {"age": _number(fields[2]), "is_female": _is_female(fields[1])},
         }
 
-    assets = _read_table("assets", root / "movies.dat", enc, colons, 3, asset)
-    users = _read_table("users", root / "users.dat", enc, colons, 5, user)
-    interactions = _read_table(
+    assets = read_table("assets", root / "movies.dat", enc, colons, 3, asset)
+    users = read_table("users", root / "users.dat", enc, colons, 5, user)
+    interactions = read_table(
         "interactions", root / "ratings.dat", enc, colons, 4, _rating_builder(prefix)
     )
     _warn_unknown_genres(unknown, "movies.dat", "1m")
@@ -277,12 +272,12 @@ def _load_latest(root: Path) -> tuple[RawTable, RawTable, RawTable]:
         present, dense = _genre_list(fields[2], GENRES_LATEST, unknown)
         return _movie(prefix, item_id, fields[1], present, dense)
 
-    assets = _read_table(
-        "assets", root / "movies.csv", enc, _split_csv, 3, asset,
+    assets = read_table(
+        "assets", root / "movies.csv", enc, split_csv, 3, asset,
         header=("movieId", "title", "genres"),
     )  # fmt: skip
-    interactions = _read_table(
-        "interactions", root / "ratings.csv", enc, _split_csv, 4, _rating_builder(prefix),
+    interactions = read_table(
+        "interactions", root / "ratings.csv", enc, split_csv, 4, _rating_builder(prefix),
         header=("userId", "movieId", "rating", "timestamp"),
     )  # fmt: skip
     users = RawTable(name="users")
@@ -297,114 +292,13 @@ def _load_latest(root: Path) -> tuple[RawTable, RawTable, RawTable]:
     return assets, users, interactions
 
 
-# --------------------------------------------------------------------------- lines and fields
-
-
-def _read_table(
-    name: str,
-    path: Path,
-    encoding: str,
-    split: Callable[[str], list[str]],
-    n_fields: int,
-    build: Callable[[list[str]], dict[str, Any]],
-    header: tuple[str, ...] | None = None,
-) -> RawTable:
-    """One record or one parse failure per data line of ``path``.
-
-    With ``header``, line 1 must name those columns (in any order, extra columns allowed) and
-    data lines are reordered to ``header`` order before ``build`` sees them.
-    """
-    table = RawTable(name=name)
-    lines = _decoded_lines(path, encoding, table)
-    column_index: list[int] | None = None
-    n_columns = n_fields
-    if header is not None:
-        column_index, n_columns = _read_header(path, lines, header)
-    for source, text in lines:
-        try:
-            if not text.strip():
-                raise _LineError("blank line")
-            fields = split(text)
-            if len(fields) != n_columns:
-                raise _LineError(f"expected {n_columns} fields, found {len(fields)}")
-            if column_index is not None:
-                fields = [fields[i] for i in column_index]
-            record = build(fields)
-        except _LineError as error:
-            table.parse_failures.append(ParseFailure(source=source, raw=text, reason=str(error)))
-            continue
-        table.records.append(record)
-        table.sources.append(source)
-    return table
-
-
-def _decoded_lines(path: Path, encoding: str, table: RawTable) -> Iterator[tuple[str, str]]:
-    """``(source, text)`` per line; a line that does not decode becomes a parse failure.
-
-    The file is split on ``b"\\n"`` before decoding, so one bad byte costs one line, and latin-1
-    characters such as ``\\x85`` that ``str.splitlines`` would treat as line breaks stay inside
-    their line.
-    """
-    chunks = path.read_bytes().split(b"\n")
-    if chunks[-1] == b"":
-        chunks.pop()  # the newline that ends the last line opens no new one
-    for number, chunk in enumerate(chunks, start=1):
-        if chunk.endswith(b"\r"):
-            chunk = chunk[:-1]
-        source = f"{path.name}:{number}"
-        try:
-            text = chunk.decode(encoding)
-        except UnicodeDecodeError as error:
-            table.parse_failures.append(
-                ParseFailure(
-                    source=source,
-                    raw=chunk.decode(encoding, errors="backslashreplace"),
-                    reason=f"not valid {encoding}: {error.reason} at byte {error.start}",
-                )
-            )
-            continue
-        yield source, text
-
-
-def _read_header(
-    path: Path, lines: Iterator[tuple[str, str]], expected: tuple[str, ...]
-) -> tuple[list[int], int]:
-    first = next(lines, None)
-    if first is None or not first[0].endswith(":1"):
-        raise MovieLensFormatError(
-            f"{path}:1: expected a header line naming {', '.join(expected)}"
-            + (" (file is empty)" if first is None else " (line 1 is not valid text)")
-        )
-    try:
-        columns = [c.strip().lstrip("\ufeff") for c in _split_csv(first[1])]
-    except _LineError as error:
-        raise MovieLensFormatError(f"{path}:1: unreadable header: {error}") from None
-    missing = [c for c in expected if c not in columns]
-    if missing:
-        raise MovieLensFormatError(
-            f"{path}:1: header {first[1]!r} lacks column(s) {', '.join(missing)}; "
-            f"expected {', '.join(expected)}"
-        )
-    return [columns.index(c) for c in expected], len(columns)
-
-
-def _splitter(separator: str) -> Callable[[str], list[str]]:
-    return lambda text: text.split(separator)
-
-
-def _split_csv(text: str) -> list[str]:
-    if '"' not in text:
-        return text.split(",")  # the common case, ~10x faster than the csv module
-    try:
-        return next(csv.reader([text], strict=True))
-    except csv.Error as error:
-        raise _LineError(f"malformed CSV quoting: {error}") from None
+# --------------------------------------------------------------------------- fields
 
 
 def _integer_id(text: str, what: str) -> str:
     value = text.strip()
     if not (value.isascii() and value.isdigit()):
-        raise _LineError(f"{what} {text!r} is not a non-negative integer")
+        raise LineError(f"{what} {text!r} is not a non-negative integer")
     return str(int(value))
 
 
@@ -521,68 +415,3 @@ def _movie(
         "creator_name": CREATOR_NAME,
         "attributes": {"domain": "movie", "genre": genres[0] if genres else None, "year": year},
     }
-
-
-# --------------------------------------------------------------------------- download
-
-
-def download_movielens(
-    variant: Variant,
-    dest: str | Path,
-    *,
-    expected_sha256: str | None = None,
-    timeout_s: float = 60.0,
-) -> Path:
-    """Download the official GroupLens zip of ``variant`` into ``dest`` and unzip it.
-
-    Returns the extracted folder (``dest/ml-100k``, ``dest/ml-1m`` or ``dest/ml-latest-small``).
-    The SHA-256 of the archive is checked against ``expected_sha256`` *before* anything is
-    extracted (mismatch: :class:`ChecksumMismatchError` naming both hashes, and the download is
-    deleted); without it, a ``UserWarning`` reports the hash so that it can be pinned. Never
-    called by the loader: only an explicit call reaches the network.
-    """
-    if variant not in DOWNLOAD_URLS:
-        raise ValueError(f"variant must be one of {', '.join(DOWNLOAD_URLS)}, got {variant!r}")
-    import urllib.request  # imported here: the network stack is needed only when asked
-
-    url = DOWNLOAD_URLS[variant]
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    archive_path = dest / url.rsplit("/", 1)[-1]
-    partial_path = archive_path.with_name(archive_path.name + ".part")
-    digest = hashlib.sha256()
-    with urllib.request.urlopen(url, timeout=timeout_s) as response, partial_path.open("wb") as out:
-        while chunk := response.read(1 << 20):
-            digest.update(chunk)
-            out.write(chunk)
-    actual = digest.hexdigest()
-    if expected_sha256 is not None and actual != expected_sha256.strip().lower():
-        partial_path.unlink()
-        raise ChecksumMismatchError(
-            f"{url}: downloaded archive has sha256 {actual}, expected {expected_sha256}; "
-            "nothing was extracted"
-        )
-    partial_path.replace(archive_path)
-    if expected_sha256 is None:
-        warnings.warn(
-            f"{archive_path}: checksum not verified; its sha256 is {actual} "
-            "(pass expected_sha256= to pin it)",
-            UserWarning,
-            stacklevel=2,
-        )
-    return _extract(archive_path, dest)
-
-
-def _extract(archive_path: Path, dest: Path) -> Path:
-    folder = dest / archive_path.stem
-    root = dest.resolve()
-    with zipfile.ZipFile(archive_path) as archive:
-        for member in archive.namelist():
-            if not (root / member).resolve().is_relative_to(root):
-                raise MovieLensFormatError(
-                    f"{archive_path}: member {member!r} would be written outside {dest}"
-                )
-        archive.extractall(dest)
-    if not folder.is_dir():
-        raise MovieLensFormatError(f"{archive_path}: the archive has no top folder {folder.name}/")
-    return folder

@@ -1,4 +1,4 @@
-"""Open Bandit Dataset (ZOZOTOWN) logs, and OBP's two published off-policy-evaluation experiments.
+"""Open Bandit Dataset (ZOZOTOWN) logs read into off-policy-evaluation arrays; this module only reads.
 
 Layout (the small sample shipped with ``obp``; Saito et al., 2021, "Open Bandit Dataset and
 Pipeline: Towards Realistic and Reproducible Off-Policy Evaluation", NeurIPS Datasets track)::
@@ -30,6 +30,9 @@ Malformed lines (wrong column count, unparsable timestamp, item outside the item
 outside 1-3, click not 0/1, propensity outside (0, 1], empty user feature) raise
 :class:`OpenBanditFormatError` naming ``file:line`` and the field, or, with
 ``on_error="quarantine"``, are set aside as :class:`~hermes_core.data.raw.ParseFailure` records.
+
+The published experiments run on these logs live in :mod:`hermes_core.ope.open_bandit`, the
+policies they evaluate (Bernoulli TS, a policy's logged action share) in :mod:`hermes_core.ope.policies`.
 """
 
 from __future__ import annotations
@@ -44,49 +47,12 @@ from typing import Literal
 
 import numpy as np
 
-from hermes_core.ope.base import OffPolicyEstimator
-from hermes_core.ope.inputs import OpeInputs
-from hermes_core.ope.registry import (
-    OBP_TUNING_GRID,
-    make_estimators,
-    relative_estimation_error,
-    round_terms_of_all,
-)
-from hermes_core.ope.reward_model import (
-    PositionHandling,
-    RewardModelName,
-    assign_folds,
-    cross_fitted_reward_model,
-)
 from hermes_core.data.raw import ParseFailure
 
 BEHAVIOR_POLICIES: tuple[str, ...] = ("random", "bts")
 CAMPAIGNS: tuple[str, ...] = ("all", "men", "women")
 LEN_LIST = 3
 N_USER_FEATURES = 4
-
-PUBLISHED_BTS_FROM_RANDOM_ALL: dict[str, tuple[float, float]] = {
-    "dm": (0.156876, 0.109898),
-    "ipw": (0.311082, 0.311170),
-    "snipw": (0.311795, 0.334736),
-    "dr": (0.292464, 0.315485),
-    "sndr": (0.302407, 0.328434),
-    "switch-dr": (0.258410, 0.160598),
-    "dr-os": (0.159520, 0.109660),
-}
-"""Relative estimation error (mean, std over bootstrap runs) of each estimator when evaluating
-Bernoulli TS from the uniform-random logs of the ``all`` campaign (small sample), as published."""
-
-PUBLISHED_SOURCE = (
-    "st-tech/zr-obp, examples/obd/README.md: python evaluate_off_policy_estimators.py "
-    "--n_runs 30 --base_model logistic_regression --evaluation_policy bts --behavior_policy "
-    "random --campaign all (random_state=12345). The README states that Switch-DR and DRos are "
-    "tuned by SLOPE (OBP's example scripts give the grid {10, 50, 100, 500, 1000, 5000, 10000, "
-    "inf}); the reward model is OBP's "
-    "RegressionModel with 3-fold cross-fitting, and BTS's action distribution is the Monte "
-    "Carlo frequency (1e6 draws) of Bernoulli TS with the ZOZOTOWN production prior "
-    "(obp/policy/conf/prior_bts.yaml), the same for every round."
-)
 
 
 class OpenBanditFormatError(ValueError):
@@ -333,218 +299,3 @@ def read_open_bandit_logs(
         source_line=np.array(lines, dtype=np.int64)[order],
         quarantined=tuple(quarantined),
     )
-
-
-def logged_action_share(
-    action: np.ndarray, position: np.ndarray, n_actions: int, len_list: int = LEN_LIST
-) -> np.ndarray:
-    """Context-free action distribution (n_actions, len_list) of a logging policy, estimated
-    from its own logs: the share of the rounds logged at slot :math:`k` that showed :math:`a`,
-
-    .. math:: \\hat\\pi(a \\mid k) = \\frac{\\#\\{i : a_i = a, k_i = k\\}}{\\#\\{i : k_i = k\\}},
-
-    an unbiased estimate of the time-averaged marginal :math:`\\bar\\pi(a \\mid k) =
-    \\mathbb{E}_t[\\pi_t(a \\mid k)]`. (Averaging the logged ``propensity_score`` of the rounds
-    that showed :math:`a` would not be: those rounds over-represent the times when
-    :math:`\\pi_t(a \\mid k)` was high, so that average estimates
-    :math:`\\mathbb{E}[\\pi_t^2]/\\mathbb{E}[\\pi_t]`; on ``bts/all`` such averages sum to 3.7,
-    2.3 and 2.0 over items at the three slots instead of 1.)
-    """
-    counts = np.zeros((n_actions, len_list))
-    np.add.at(counts, (np.asarray(action), np.asarray(position)), 1.0)
-    per_slot = counts.sum(axis=0)
-    if (per_slot == 0).any():
-        raise ValueError(f"no logged round at slot(s) {np.flatnonzero(per_slot == 0).tolist()}")
-    return counts / per_slot
-
-
-def bernoulli_ts_action_dist(
-    alpha: np.ndarray,
-    beta: np.ndarray,
-    len_list: int = LEN_LIST,
-    n_sim: int = 100_000,
-    seed: int = 0,
-    chunk: int = 10_000,
-) -> np.ndarray:
-    """Action distribution (n_actions, len_list) of context-free Bernoulli Thompson sampling
-    with Beta(alpha, beta) posteriors that ranks items by a posterior draw:
-    :math:`\\pi(a \\mid k) = P(\\text{item } a \\text{ has the } k\\text{-th largest }
-    \\theta_a)`, :math:`\\theta_a \\sim \\mathrm{Beta}(\\alpha_a, \\beta_a)`, by ``n_sim``
-    Monte Carlo draws (the construction of OBP's ``BernoulliTS.compute_batch_action_dist``;
-    pass OBP's production prior to reproduce its BTS policy)."""
-    alpha = np.asarray(alpha, dtype=np.float64)
-    beta = np.asarray(beta, dtype=np.float64)
-    if alpha.shape != beta.shape or alpha.ndim != 1 or (alpha <= 0).any() or (beta <= 0).any():
-        raise ValueError("alpha and beta must be positive 1-D arrays of equal length")
-    n_actions = alpha.shape[0]
-    rng = np.random.default_rng(seed)
-    counts = np.zeros((n_actions, len_list))
-    slots = np.broadcast_to(np.arange(len_list), (min(chunk, n_sim), len_list))
-    for start in range(0, n_sim, chunk):
-        rows = min(chunk, n_sim - start)
-        theta = rng.beta(alpha, beta, size=(rows, n_actions))  # (rows, n_actions)
-        top = np.argsort(-theta, axis=1, kind="stable")[:, :len_list]  # (rows, len_list)
-        np.add.at(counts, (top, slots[:rows]), 1.0)
-    return counts / n_sim
-
-
-@dataclass(frozen=True, eq=False)
-class OpenBanditExperimentResult:
-    """Relative estimation errors of several estimators over bootstrap resamples of one log."""
-
-    experiment: str
-    campaign: str
-    evaluation_policy: str
-    behavior_policy: str
-    ground_truth: float
-    estimates: dict[str, np.ndarray]  # name -> (n_runs,)
-    relative_errors: dict[str, np.ndarray]  # name -> (n_runs,)
-    reward_model: str
-    n_folds: int
-    seed: int
-
-    @property
-    def n_runs(self) -> int:
-        return len(next(iter(self.estimates.values())))
-
-    def summary(self) -> dict[str, dict[str, float]]:
-        """Mean and standard deviation (ddof 1, as OBP's ``DataFrame.describe``) of the relative
-        estimation error, and the mean estimate, per estimator."""
-        return {
-            name: {
-                "mean": float(errors.mean()),
-                "std": float(errors.std(ddof=1)) if errors.size > 1 else 0.0,
-                "mean_estimate": float(self.estimates[name].mean()),
-            }
-            for name, errors in self.relative_errors.items()
-        }
-
-
-def relative_errors_over_bootstrap(
-    logs: OpenBanditLogs,
-    target_action_dist: np.ndarray,
-    ground_truth: float,
-    *,
-    n_runs: int = 30,
-    seed: int = 12345,
-    reward_model: RewardModelName = "logistic",
-    n_folds: int = 3,
-    position_handling: PositionHandling = "one-hot",
-    estimators: Mapping[str, OffPolicyEstimator] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Estimates and relative errors (name -> (n_runs,)) of a context-free target policy
-    (``target_action_dist`` (n_actions, len_list)) on ``n_runs`` bootstrap resamples of
-    ``logs`` (OBP's ``sample_bootstrap_bandit_feedback``).
-
-    On each resample the reward model is cross-fitted with folds assigned to the *original*
-    rows, so the copies of one logged round never sit on both sides of a split. Run ``r`` draws
-    from ``numpy.random.SeedSequence(seed).spawn(n_runs)[r]``.
-    """
-    if n_runs < 1:
-        raise ValueError(f"n_runs must be >= 1, got {n_runs}")
-    chosen = make_estimators(tuning_grid=OBP_TUNING_GRID) if estimators is None else estimators
-    target = np.asarray(target_action_dist, dtype=np.float64)
-    if target.shape != (logs.n_actions, logs.len_list):
-        raise ValueError(
-            f"target_action_dist must have shape {(logs.n_actions, logs.len_list)}, got {target.shape}"
-        )
-    n = logs.n_rounds
-    estimates = {name: np.empty(n_runs) for name in chosen}
-    for run, child in enumerate(np.random.SeedSequence(seed).spawn(n_runs)):
-        rng = np.random.default_rng(child)
-        rows = rng.integers(0, n, size=n)  # (n,) bootstrap resample of rounds
-        run_seed = int(rng.integers(2**31 - 1))
-        folds = assign_folds(n, n_folds, run_seed, groups=rows)
-        estimated_rewards = cross_fitted_reward_model(
-            logs.context[rows],
-            logs.action[rows],
-            logs.position[rows],
-            logs.reward[rows],
-            n_actions=logs.n_actions,
-            len_list=logs.len_list,
-            action_context=logs.action_context,
-            folds=folds,
-            model=reward_model,
-            seed=run_seed,
-            position_handling=position_handling,
-        )
-        inputs = OpeInputs.from_arrays(
-            reward=logs.reward[rows],
-            action=logs.action[rows],
-            position=logs.position[rows],
-            pscore=logs.pscore[rows],
-            action_dist=np.broadcast_to(target, (n, *target.shape)),
-            estimated_rewards_by_reg_model=estimated_rewards,
-        )
-        for name, terms in round_terms_of_all(inputs, chosen).items():
-            estimates[name][run] = terms.estimate()
-    errors = {name: np.asarray(relative_estimation_error(v, ground_truth)) for name, v in estimates.items()}
-    return estimates, errors
-
-
-def evaluate_random_from_bts(
-    root: Path | str,
-    campaign: Literal["all", "men", "women"] = "all",
-    *,
-    n_runs: int = 30,
-    seed: int = 12345,
-    reward_model: RewardModelName = "logistic",
-    n_folds: int = 3,
-    position_handling: PositionHandling = "one-hot",
-    estimators: Mapping[str, OffPolicyEstimator] | None = None,
-    include_affinity: bool = False,
-) -> OpenBanditExperimentResult:
-    """Experiment 1: evaluate the uniform random policy (:math:`\\pi(a \\mid k) = 1/n_{items}`)
-    on the Bernoulli TS logs; the truth is the click rate of the random logs (on-policy, OBP's
-    ``calc_on_policy_policy_value_estimate``): 38 / 10,000 in the ``all`` sample."""
-    bts = read_open_bandit_logs(root, "bts", campaign, include_affinity=include_affinity)
-    random = read_open_bandit_logs(root, "random", campaign)
-    truth = float(random.reward.mean())
-    target = np.full((bts.n_actions, bts.len_list), 1.0 / bts.n_actions)
-    estimates, errors = relative_errors_over_bootstrap(
-        bts, target, truth, n_runs=n_runs, seed=seed, reward_model=reward_model,
-        n_folds=n_folds, position_handling=position_handling, estimators=estimators,
-    )  # fmt: skip
-    return OpenBanditExperimentResult(
-        "random-from-bts", campaign, "random", "bts", truth, estimates, errors,
-        reward_model, n_folds, seed,
-    )  # fmt: skip
-
-
-def evaluate_bts_from_random(
-    root: Path | str,
-    campaign: Literal["all", "men", "women"] = "all",
-    *,
-    n_runs: int = 30,
-    seed: int = 12345,
-    reward_model: RewardModelName = "logistic",
-    n_folds: int = 3,
-    position_handling: PositionHandling = "one-hot",
-    estimators: Mapping[str, OffPolicyEstimator] | None = None,
-    include_affinity: bool = False,
-    bts_action_dist: np.ndarray | None = None,
-) -> OpenBanditExperimentResult:
-    """Experiment 2 (the published one, :data:`PUBLISHED_BTS_FROM_RANDOM_ALL`): evaluate
-    Bernoulli TS on the uniform random logs; the truth is the click rate of the BTS logs
-    (42 / 10,000 in the ``all`` sample).
-
-    BTS's action distribution defaults to :func:`logged_action_share` of its own logs;
-    ``bts_action_dist`` (n_items, 3) overrides it, e.g. with :func:`bernoulli_ts_action_dist`
-    of OBP's production prior, which is what the published run used.
-    """
-    random = read_open_bandit_logs(root, "random", campaign, include_affinity=include_affinity)
-    bts = read_open_bandit_logs(root, "bts", campaign)
-    truth = float(bts.reward.mean())
-    target = (
-        logged_action_share(bts.action, bts.position, bts.n_actions, bts.len_list)
-        if bts_action_dist is None
-        else np.asarray(bts_action_dist, dtype=np.float64)
-    )
-    estimates, errors = relative_errors_over_bootstrap(
-        random, target, truth, n_runs=n_runs, seed=seed, reward_model=reward_model,
-        n_folds=n_folds, position_handling=position_handling, estimators=estimators,
-    )  # fmt: skip
-    return OpenBanditExperimentResult(
-        "bts-from-random", campaign, "bts", "random", truth, estimates, errors,
-        reward_model, n_folds, seed,
-    )  # fmt: skip

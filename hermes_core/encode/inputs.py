@@ -9,9 +9,13 @@ Two sources, one shape (:class:`EncodeInputs`):
   text queries come from the store's ``queries`` with their kind and graded relevance from
   the saved :class:`~hermes_core.world.World`.
 * ``movielens-*``: items are movies with text and no image; a seeded share
-  ``encode.movielens_cold_share`` of the rated movies is held out as *cold*: all of their
-  ratings leave the training data and become the evaluation's relevance. Positives are the
-  ratings ``>= encode.movielens_positive_rating`` of warm movies. There are no queries.
+  ``encode.split.movielens_cold_share`` of the rated movies is held out as *cold*
+  (:func:`~.splits.movielens_cold_items`): all of their ratings leave the training data and
+  become the evaluation's relevance. Positives are the ratings
+  ``>= encode.split.movielens_positive_rating`` of warm movies. There are no queries.
+
+Both read only the feature store (and, for the world, the saved world's truth); no source
+file is parsed here.
 
 Rows of every array are *item rows*: the position of an item in ``items.item_ids``
 (sorted asset ids), never a raw id.
@@ -21,14 +25,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from hermes_core.params import HermesParams
 from hermes_core.data.store import FeatureStore
+from hermes_core.encode.splits import movielens_cold_items
 from hermes_core.workspace import Workspace
 from hermes_core.world import World, index_of
+
+if TYPE_CHECKING:
+    from hermes_core.params import HermesParams
 
 
 @dataclass(frozen=True)
@@ -150,9 +158,8 @@ def load_movielens_inputs(
 ) -> EncodeInputs:
     """Movies, a seeded cold split of the rated movies, and the positives of the warm ones.
 
-    The cold movies are ``round(cold_share * n_rated)`` movies drawn without replacement by
-    ``numpy.random.default_rng(seed)`` among the movies with at least one rating; all of
-    their ratings are held out (``heldout_ratings``) and none is used in training.
+    The cold movies are :func:`~.splits.movielens_cold_items` of the movies with at least one
+    rating; all of their ratings are held out (``heldout_ratings``) and none is used in training.
     """
     assets = store.read_table("assets").sort_values("asset_id", kind="stable").reset_index(drop=True)
     ratings = store.read_table("interactions")
@@ -161,16 +168,7 @@ def load_movielens_inputs(
     provisional = _item_table(assets, None, np.zeros(n_items, dtype=bool))
     rows = provisional.rows_of(ratings["item_id"])
     ratings = ratings.assign(item_row=rows)[rows >= 0]
-    rated = np.unique(ratings["item_row"].to_numpy())
-    n_cold = int(round(cold_share * len(rated)))
-    if n_cold < 1 or n_cold >= len(rated):
-        raise ValueError(
-            f"encode.movielens_cold_share={cold_share} holds out {n_cold} of {len(rated)} rated movies; "
-            "it must leave at least one cold and one warm movie"
-        )
-    rng = np.random.default_rng(seed)
-    is_cold = np.zeros(n_items, dtype=bool)
-    is_cold[np.sort(rng.choice(rated, size=n_cold, replace=False))] = True
+    is_cold = movielens_cold_items(np.unique(ratings["item_row"].to_numpy()), n_items, cold_share, seed)
     items = _item_table(assets, None, is_cold)
     on_cold = is_cold[ratings["item_row"].to_numpy()]
     training, heldout = ratings[~on_cold], ratings[on_cold]
@@ -205,7 +203,7 @@ def load_inputs(params: HermesParams, workspace: Workspace) -> EncodeInputs:
     return load_movielens_inputs(
         store,
         params.data.source,
-        params.encode.movielens_cold_share,
-        params.encode.movielens_positive_rating,
+        params.encode.split.movielens_cold_share,
+        params.encode.split.movielens_positive_rating,
         params.encode.seed,
     )

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from pydantic import ValidationError
 
+from hermes_core.evaluation.bootstrap import resampled_means
 from hermes_core.ope import (
     DoublyRobust,
     InverseProbabilityWeighting,
@@ -38,7 +38,10 @@ from hermes_core.world.policies import (
     true_value,
 )
 
-FAST = OpeParams(n_bootstrap=50, n_folds=2, interval_method="normal", n_world_log_resamples=2, world_n_requests=300)
+def fast_params(**world: object) -> OpeParams:
+    """Normal intervals, 2 folds, and by default 2 fresh logs of 300 requests (``world`` overrides)."""
+    return OpeParams(intervals={"n_bootstrap": 50, "method": "normal"}, estimators={"n_folds": 2},
+                     world={"n_log_resamples": 2, "n_requests": 300, **world})
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +118,7 @@ def test_cross_fitted_dr_has_lower_variance_than_ips_on_every_log(tiny_world: Wo
 
 def test_study_tables_and_the_logging_target(tiny_world: World) -> None:
     estimators = {"ipw": InverseProbabilityWeighting(), "dr": DoublyRobust()}
-    params = FAST.model_copy(update={"n_world_log_resamples": 2, "world_n_requests": 300})
+    params = fast_params()
     study = run_world_study(tiny_world, params, targets=["greedy-true", "logging"], estimators=estimators)
     summary = study.summary()
     assert study.n_resamples == 2 and study.n_requests == 300
@@ -130,7 +133,7 @@ def test_study_tables_and_the_logging_target(tiny_world: World) -> None:
 
 
 def test_study_is_deterministic_and_resample_seeds_are_stable(tiny_world: World) -> None:
-    params = FAST.model_copy(update={"n_world_log_resamples": 1, "world_n_requests": 100})
+    params = fast_params(n_log_resamples=1, n_requests=100)
     estimators = {"ipw": InverseProbabilityWeighting()}
     first = run_world_study(tiny_world, params, targets=["uniform"], estimators=estimators)
     again = run_world_study(tiny_world, params, targets=["uniform"], estimators=estimators)
@@ -138,14 +141,21 @@ def test_study_is_deterministic_and_resample_seeds_are_stable(tiny_world: World)
     assert resample_seeds(7, 3) == resample_seeds(7, 5)[:3]
 
 
-def test_evaluate_world_log_bootstrap_intervals_hold_the_estimate(tiny_world: World, world_log) -> None:  # noqa: ANN001
-    params = FAST.model_copy(update={"ipw_clip_sweep": (5.0,)})
+def test_evaluate_world_log_bootstraps_requests_and_clips_ips(tiny_world: World, world_log) -> None:  # noqa: ANN001
+    params = fast_params(ipw_clip_sweep=(5.0,))
     targets = standard_targets(tiny_world, world_log.logs, (1.0,))
     estimates, diagnostics = evaluate_world_log(
         tiny_world, world_log, targets, world_estimators(params), interval_method="bootstrap", n_bootstrap=60, seed=1
     )
     assert len(estimates) == len(targets) * len(world_estimators(params))
-    assert (estimates["low"] <= estimates["high"]).all()
+    # IPS on the logging target (every weight 1) is the click rate; its interval is the percentile
+    # bootstrap (seed 1, 60 resamples, 95%) of the per-request mean clicks, the request being the unit
+    feedback = world_log.feedback
+    per_request = np.bincount(feedback.request, weights=feedback.reward) / feedback.len_list
+    means = resampled_means(per_request[:, None], 60, 1)[:, 0]
+    logging_ipw = estimates.set_index(["target", "estimator"]).loc[("logging", "ipw")]
+    assert (logging_ipw["low"], logging_ipw["high"]) == pytest.approx(tuple(np.quantile(means, [0.025, 0.975])),
+                                                                     rel=1e-9)  # fmt: skip
     # clipping at 5 can only lower IPS (rewards are >= 0)
     by = estimates.set_index(["target", "estimator"])["estimate"]
     assert by[("greedy-true", "ipw-clip@5")] <= by[("greedy-true", "ipw")]
@@ -208,8 +218,3 @@ def test_played_propensity_quantile_by_hand() -> None:
     assert played_propensity_quantile(target, logging, 0.01) == 0.1
     assert played_propensity_quantile(target, logging, 0.6) == 0.9
 
-
-def test_main_target_must_be_a_world_target() -> None:
-    assert OpeParams(world_main_target="softmax-true@0.5").world_main_target == "softmax-true@0.5"
-    with pytest.raises(ValidationError, match="softmax-true@3"):
-        OpeParams(world_main_target="softmax-true@3")

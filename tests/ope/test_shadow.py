@@ -1,4 +1,4 @@
-"""Shadow mode and the champion/challenger gate on the world, and the stage's glue."""
+"""Shadow mode and the champion/challenger gate on the world (``hermes_core.ope.shadow``)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from hermes_core.ope.gate import GateDecision
 from hermes_core.ope.params import OpeParams
-from hermes_core.ope.shadow import (
-    gate_on_shadow_log,
-    requests_of,
-    run_shadow_mode,
-    softmax_true_policy,
-    uniform_policy,
-)
-from hermes_core.ope.stage import published_row
+from hermes_core.ope.policies import softmax_true_policy, uniform_policy
+from hermes_core.ope.shadow import GateReport, GateRun, gate_on_shadow_log, requests_of, run_shadow_mode
 from hermes_core.ope.world_experiments import fit_world_log
 from hermes_core.world import World
 from hermes_core.world.policies import resimulate, standard_targets
 
-PARAMS = OpeParams(n_bootstrap=200, n_folds=2, gate_level=0.95, gate_method="bootstrap", seed=3)
+PARAMS = OpeParams(intervals={"n_bootstrap": 200}, estimators={"n_folds": 2},
+                   gate={"ci_level": 0.95, "method": "bootstrap"}, seed=3)
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +44,11 @@ def test_shadow_log_holds_only_the_champions_slates(tiny_world: World, champion_
     assert (shadow.challenger_slate != shadow.shown_slate).any()
     # batches of 300, 300 and 200 requests, each timed and its memory traced
     assert shadow.batch_size.tolist() == [300, 300, 200]
-    assert (shadow.batch_seconds > 0).all() and (shadow.batch_peak_bytes > 0).all()
+    assert shadow.batch_seconds.shape == (3,) and (shadow.batch_peak_bytes > 0).all()
+    costs = shadow.cost_summary()
+    assert costs["batches"] == 3
+    assert costs["microseconds_per_request"] == pytest.approx(1e6 * shadow.batch_seconds.sum() / 800)
+    assert costs["peak_mib"] == pytest.approx(shadow.batch_peak_bytes.max() / 2**20)
     # the recorded marginals are the challenger's policy: softmax-true@0.5 of the world
     expected = standard_targets(tiny_world, logs, (0.5,))["softmax-true@0.5"]
     np.testing.assert_allclose(shadow.challenger_action_dist, expected, atol=1e-12)
@@ -104,11 +104,23 @@ def test_requests_of_slices_every_per_request_array(champion_log) -> None:  # no
     assert part.conv_request is logs.conv_request  # per click, not per request
 
 
-def test_published_rows_match_slope_tuned_estimators() -> None:
-    """OBP's published Switch-DR and DRos were tuned by SLOPE, so with tuning on they sit beside
-    our *-slope rows and the fixed-hyperparameter rows get none."""
-    assert published_row("dr", True) == "dr"
-    assert published_row("switch-dr-slope", True) == "switch-dr"
-    assert published_row("switch-dr", True) is None
-    assert published_row("dr-os", False) == "dr-os"
-    assert published_row("ipw-clip@5", True) is None
+
+def _report(challenger: str, decision: str, low: float, high: float, true_uplift: float) -> GateReport:
+    gate = GateDecision(uplift=(low + high) / 2, ci_low=low, ci_high=high, decision=decision,  # type: ignore[arg-type]
+                        level=0.95, n_rounds=500, method="bootstrap", champion_value=0.1,
+                        challenger_value=0.1 + (low + high) / 2)  # fmt: skip
+    return GateReport("logging", challenger, gate, 0.1, 0.1 + true_uplift, "dr", 100)
+
+
+def test_gate_run_table_says_whether_each_interval_holds_the_true_uplift() -> None:
+    """[0.0381, 0.0461] misses the true uplift 0.0475 (kept right: promoted and truly better);
+    [-0.04, -0.02] holds -0.03; [0.001, 0.01] misses -0.002 and the promotion is wrong."""
+    run = GateRun(shadows={}, reports={
+        "softmax-true@0.5": _report("softmax-true@0.5", "promote", 0.0381, 0.0461, 0.0475),
+        "uniform": _report("uniform", "keep champion", -0.04, -0.02, -0.03),
+        "reward-model@0.5": _report("reward-model@0.5", "promote", 0.001, 0.01, -0.002),
+    })  # fmt: skip
+    table = run.table()
+    assert table["true_uplift_in_interval"].tolist() == [False, True, False]
+    assert table["decision_right"].tolist() == [True, True, False]
+    assert table.loc["uniform", "true_uplift"] == pytest.approx(-0.03)

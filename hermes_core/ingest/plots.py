@@ -1,0 +1,163 @@
+"""The ingest stage's figures. Each function returns ``(figure, data)``: ``data`` is the tidy
+table of the numbers the figure draws, one row per bar, point or histogram bin, which the
+notebook saves beside the PNG with :func:`hermes_core.figures.save_figure`.
+
+Figure names (PNG and CSV stems in ``reports/figures/ingest/``): ``quarantine_by_reason``,
+``event_mix``, ``popularity_long_tail``, ``activity_per_user``.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from hermes_core.ingest.profile import DataProfile, interactions_by_domain, observed_conversion_delays
+
+COHORT_COLOURS = {"mainstream": "#b5543c", "independent": "#3c6fb5", "unknown": "#555555"}
+
+DELAY_BINS = 60
+DELAY_RANGE_DAYS = (0.0, 15.0)
+"""The conversion-delay histogram: 60 bins of a quarter of a day over the first 15 days."""
+
+ACTIVITY_EDGES = 40
+"""The activity histogram's bin edges (so 39 bins), evenly spaced in log10."""
+
+
+def plot_quarantine_reasons(by_reason: dict[str, int]) -> tuple[Figure, pd.DataFrame]:
+    """Horizontal bars of quarantined records per reason (first reason of each record).
+
+    Data: ``reason, records``, one row per bar from bottom to top (fewest records first). With
+    nothing quarantined the figure says so in words and the data hold the single row
+    ``("none", 0)``, so that the data file exists and says the same.
+    """
+    fig, ax = plt.subplots(figsize=(7, 0.4 * max(3, len(by_reason)) + 1))
+    if by_reason:
+        series = pd.Series(by_reason).sort_values()
+        ax.barh(series.index, series.to_numpy(), color="#b5543c")
+        ax.set_title(f"Quarantine by reason: {series.sum():,} records (first reason of each record)")
+        data = pd.DataFrame({"reason": series.index.astype(str), "records": series.to_numpy(dtype=int)})
+    else:
+        ax.text(0.5, 0.5, "no record was quarantined", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title("Quarantine by reason")
+        data = pd.DataFrame({"reason": ["none"], "records": [0]})
+    ax.set_xlabel("quarantined records")
+    fig.tight_layout()
+    return fig, data
+
+
+def _event_mix_panels(by_domain: pd.DataFrame, profile: DataProfile, delays: pd.DataFrame | None) -> list[str]:
+    """The panels the source supports, in drawing order."""
+    panels: list[str] = []
+    if by_domain.shape[0] > 1 or by_domain.shape[1] > 1 or profile.rating_counts is None:
+        panels.append("domain")
+    if profile.rating_counts is not None:
+        panels.append("ratings")
+    if delays is not None and len(delays):
+        panels.append("delays")
+    return panels
+
+
+def plot_event_mix(tables: dict[str, pd.DataFrame], profile: DataProfile,
+                   delay_label: str = "") -> tuple[Figure, pd.DataFrame]:
+    """What was logged, one panel per view that the source supports:
+
+    events by item domain and event type (when there is more than one of either), the count of
+    each rating value (when there are ratings) and the observed click-to-conversion delays per
+    domain (when conversions can be matched to their clicks).
+
+    Data: ``panel, series, x, value``, one row per bar or bin. ``domain``: series = event type,
+    x = item domain, value = events; ``ratings``: series ``ratings``, x = rating value, value =
+    ratings; ``delays``: series = item domain, x = the bin's left edge in days, value = the
+    histogram's density in that bin (per day; each domain's bins integrate to 1 over the range).
+    """
+    by_domain = interactions_by_domain(tables)
+    delays = observed_conversion_delays(tables) if {"click", "conversion"} <= set(profile.events_by_type) else None
+    panels = _event_mix_panels(by_domain, profile, delays)
+    rows: list[dict[str, object]] = []
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 3.4), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        if panel == "domain":
+            by_domain.plot.bar(ax=ax, logy=True, rot=0)
+            ax.set_ylabel("events (log scale)")
+            ax.set_title("Interactions by item domain and event type")
+            rows += [{"panel": panel, "series": str(event_type), "x": str(domain), "value": float(count)}
+                     for event_type in by_domain.columns for domain, count in by_domain[event_type].items()]
+        elif panel == "ratings":
+            counts = profile.rating_counts
+            assert counts is not None
+            ax.bar([f"{value:g}" for value in counts.index], counts.to_numpy(), color="#3c6fb5")
+            ax.set_xlabel("rating value")
+            ax.set_ylabel("ratings")
+            ax.set_title(f"Rating distribution: {counts.sum():,} ratings, mean {profile.mean_rating:.2f}")
+            rows += [{"panel": panel, "series": "ratings", "x": f"{value:g}", "value": float(count)}
+                     for value, count in counts.items()]
+        else:
+            assert delays is not None
+            for domain, group in delays.groupby("domain"):
+                density, edges, _ = ax.hist(group["delay_days"], bins=DELAY_BINS, range=DELAY_RANGE_DAYS,
+                                            histtype="step", label=str(domain), density=True)
+                rows += [{"panel": panel, "series": str(domain), "x": f"{edge:g}", "value": float(value)}
+                         for edge, value in zip(edges[:-1], density)]
+            ax.set_xlabel("click-to-conversion delay (days)")
+            ax.set_ylabel("density")
+            ax.legend()
+            ax.set_title(f"{len(delays):,} observed conversion delays{f' ({delay_label})' if delay_label else ''}")
+    fig.tight_layout()
+    return fig, pd.DataFrame(rows, columns=["panel", "series", "x", "value"])
+
+
+def plot_long_tail(popularity: pd.DataFrame, profile: DataProfile) -> tuple[Figure, pd.DataFrame]:
+    """Items by popularity rank (log-log), split by creator cohort when the source has cohorts.
+
+    ``popularity`` is :func:`hermes_core.ingest.profile.popularity_by_cohort`. Data: ``cohort,
+    rank, item_id, events``, one row per item in rank order; the figure draws ``events + 1``
+    (so that items without events stay on the log axis).
+    """
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for cohort, group in popularity.groupby("cohort", sort=True):
+        label = f"{cohort} ({len(group):,} items)" if cohort != "unknown" else f"all items ({len(group):,})"
+        ax.loglog(group["rank"], group["events"] + 1, ".", ms=3, alpha=0.6,
+                  color=COHORT_COLOURS.get(str(cohort), "#555555"), label=label)
+    ax.set_xlabel("item rank by popularity")
+    ax.set_ylabel(f"{profile.event_type}s + 1 (log)")
+    ax.legend()
+    ax.set_title(f"Popularity long tail: the top 10% of items take {profile.top10pct_share:.1%} of "
+                 f"{profile.event_type}s")
+    fig.tight_layout()
+    data = pd.DataFrame({"cohort": popularity["cohort"].astype(str).to_numpy(), "rank": popularity["rank"].to_numpy(),
+                         "item_id": popularity.index.astype(str), "events": popularity["events"].to_numpy()})
+    return fig, data
+
+
+def plot_activity(profile: DataProfile) -> tuple[Figure, pd.DataFrame]:
+    r"""Histogram of main events per active user (log bins); the title gives the medians over all
+    users and over active users and the share of users without any event.
+
+    Data: ``bin_low, bin_high, users``, one row per bin: 39 bins between 40 edges evenly spaced
+    in :math:`\log_{10}` from 1 to the largest count + 1; a bin holds ``bin_low <= count < bin_high``
+    (the last one also its right edge).
+    """
+    per_user = profile.events_per_user
+    active = per_user[per_user > 0]
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    data = pd.DataFrame(columns=["bin_low", "bin_high", "users"])
+    if len(active):
+        users, edges, _ = ax.hist(active, bins=np.logspace(0, np.log10(active.max() + 1), ACTIVITY_EDGES),
+                                  color="#3c6fb5")
+        data = pd.DataFrame({"bin_low": edges[:-1], "bin_high": edges[1:], "users": users.astype(int)})
+    ax.set_xscale("log")
+    ax.set_xlabel(f"{profile.event_type}s per user (users with ≥ 1; log scale)")
+    ax.set_ylabel("users")
+    name = f"{profile.event_type.capitalize()}s per user"
+    if profile.users_without_events:
+        title = (f"{name}: median {profile.median_per_user_all:g} over all {profile.n_users:,} users, "
+                 f"{profile.median_per_user_active:g} over the {len(active):,} active;\n"
+                 f"{profile.users_without_events:,} users ({profile.users_without_events_share:.1%}) have none")
+    else:
+        title = (f"{name}: every one of the {profile.n_users:,} users has at least {per_user.min():,};\n"
+                 f"median {profile.median_per_user_all:g}, maximum {per_user.max():,}")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig, data

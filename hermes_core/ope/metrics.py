@@ -1,0 +1,143 @@
+"""``metrics/ope.json`` and ``reports/diagnostics/ope.json``, both built from one :class:`OpeResults`.
+
+The notebook collects what the stage ran into an :class:`OpeResults` and writes
+:func:`headline_metrics` with :func:`~hermes_core.workspace.write_metrics` and
+:func:`stage_diagnostics` with :func:`~hermes_core.workspace.write_diagnostics`; it adds nothing
+to either. A part that did not run (no synthetic world, ``ope.obd.enabled: false``) is ``None``
+in the results and null in the metrics, so the metrics keep the same keys in every run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from hermes_core.ope.open_bandit import PUBLISHED_SOURCE, OpenBanditExperimentResult
+from hermes_core.ope.params import OpeParams
+from hermes_core.ope.shadow import GateRun
+from hermes_core.ope.tables import logging_check, logging_check_summary, obd_table, published_agreement
+from hermes_core.ope.world_experiments import WorldStudy
+
+WORLD_METRIC_ESTIMATORS: tuple[str, ...] = ("dm", "ipw", "snipw", "dr")
+WORLD_COVERAGE_ESTIMATORS: tuple[str, ...] = ("dr", "ipw")
+OBD_METRIC_ESTIMATORS: tuple[str, ...] = ("ipw", "snipw", "dr")
+
+
+@dataclass(frozen=True, eq=False)
+class OpeResults:
+    """Everything one run of the OPE stage produced: the parameters it ran with, the world
+    study, the Open Bandit experiments and the gate (``None`` for a part that did not run), the
+    sentence on each part's inputs, and the wall time of each part (seconds; not in the metrics)."""
+
+    params: OpeParams
+    world_note: str
+    study: WorldStudy | None
+    obd_note: str
+    obd_results: Mapping[str, OpenBanditExperimentResult] | None
+    gate_run: GateRun | None
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+def headline_metrics(results: OpeResults) -> dict[str, dict[str, float | int | None]]:
+    """``metrics/ope.json``: eleven headline numbers, two levels, ``None`` where a part did not run.
+
+    * ``world``, on ``ope.world.main_target``: ``<est>_mean_relative_error`` (mean over the fresh
+      logs of :math:`|\\hat V - V| / V`) of DM, IPS, SNIPS and DR, and ``<est>_coverage`` (share
+      of logs whose interval holds :math:`V`) of DR and IPS;
+    * ``obd_bts_from_random``, Open Bandit experiment 2 (the published one):
+      ``<est>_mean_relative_error`` of IPS, SNIPS and DR over the bootstrap runs;
+    * ``gate``: ``right_decision_share`` over the challengers, and ``main_promoted`` (1 when the
+      ``ope.gate.challenger_temperature`` challenger was promoted, else 0).
+
+    Everything else (per-target tables, notes, the Open Bandit table, gate details, timings)
+    goes to :func:`stage_diagnostics`. No timing enters here.
+    """
+    params = results.params
+    world: dict[str, float | int | None] = {f"{name}_mean_relative_error": None for name in WORLD_METRIC_ESTIMATORS}
+    world.update({f"{name}_coverage": None for name in WORLD_COVERAGE_ESTIMATORS})
+    if results.study is not None:
+        main = results.study.summary().loc[params.world.main_target]
+        for name in WORLD_METRIC_ESTIMATORS:
+            world[f"{name}_mean_relative_error"] = float(main.loc[name, "relative_ee_mean"])
+        for name in WORLD_COVERAGE_ESTIMATORS:
+            world[f"{name}_coverage"] = float(main.loc[name, "coverage"])
+    obd: dict[str, float | int | None] = {f"{name}_mean_relative_error": None for name in OBD_METRIC_ESTIMATORS}
+    if results.obd_results is not None:
+        summary = results.obd_results["bts-from-random"].summary()
+        for name in OBD_METRIC_ESTIMATORS:
+            obd[f"{name}_mean_relative_error"] = summary[name]["mean"]
+    gate: dict[str, float | int | None] = {"right_decision_share": None, "main_promoted": None}
+    if results.gate_run is not None:
+        reports = results.gate_run.reports
+        gate["right_decision_share"] = float(np.mean([report.right for report in reports.values()]))
+        gate["main_promoted"] = int(reports[params.gate.main_challenger].decision.decision == "promote")
+    return {"world": world, "obd_bts_from_random": obd, "gate": gate}
+
+
+def _nested(frame: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """A (target, estimator)-indexed frame as ``{target: {estimator: {column: value}}}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for (target, estimator), row in frame.iterrows():
+        out.setdefault(str(target), {})[str(estimator)] = {k: float(v) for k, v in row.items()}
+    return out
+
+
+def _world_diagnostics(results: OpeResults) -> dict[str, Any]:
+    world: dict[str, Any] = {"note": results.world_note}
+    study = results.study
+    if study is None:
+        return world
+    world.update({
+        "main_target": results.params.world.main_target,
+        "n_resamples": study.n_resamples,
+        "n_requests_per_resample": study.n_requests,
+        "interval": f"{study.interval_method} {study.ci_level:g}, request as the resampling unit",
+        "summary": _nested(study.summary()),
+        "targets": {str(target): {k: float(v) for k, v in row.items()}
+                    for target, row in study.target_summary().iterrows()},  # fmt: skip
+    })  # fmt: skip
+    logging_summary = logging_check_summary(logging_check(study))
+    world["logging_check_per_mille"] = {str(k): dict(v) for k, v in logging_summary.T.to_dict().items()}
+    return world
+
+
+def _obd_diagnostics(results: OpeResults) -> dict[str, Any]:
+    params = results.params
+    obd: dict[str, Any] = {"enabled": params.obd.enabled, "campaign": params.obd.campaign, "note": results.obd_note}
+    if results.obd_results is None:
+        return obd
+    obd["experiments"] = {
+        experiment: {"ground_truth": result.ground_truth, "n_runs": result.n_runs, "estimators": result.summary()}
+        for experiment, result in results.obd_results.items()
+    }  # fmt: skip
+    obd["published_source"] = PUBLISHED_SOURCE
+    agreement = published_agreement(results.obd_results, obd_table(results.obd_results, params.estimators.slope_tuning))
+    obd["agreement_with_published"] = {str(name): {k: (bool(v) if k == "within_2_se" else float(v))
+                                                   for k, v in row.items()}
+                                       for name, row in agreement.iterrows()}  # fmt: skip
+    return obd
+
+
+def stage_diagnostics(results: OpeResults) -> dict[str, Any]:
+    """``reports/diagnostics/ope.json``: everything behind :func:`headline_metrics`.
+
+    ``world``: the note, protocol (target, logs, requests, interval), every (target, estimator)
+    summary row, every target's diagnostics and the logging-policy check (10⁻³ units,
+    :func:`~hermes_core.ope.tables.logging_check_summary`); ``obd``: the note, each experiment's
+    truth, runs and per-estimator summary, and the comparison with the published table
+    (:func:`~hermes_core.ope.tables.published_agreement`); ``gate``: every challenger's report
+    (with whether its interval holds the true uplift) and its scoring cost; ``timings_seconds``:
+    wall time of each part (varies between runs).
+    """
+    gate: dict[str, Any] | None = None
+    if results.gate_run is not None:
+        gate = {"champion": "logging", "main_challenger": results.params.gate.main_challenger,
+                "challengers": results.gate_run.table().T.to_dict(),
+                "scoring_costs": {str(name): {k: float(v) for k, v in row.items()}
+                                  for name, row in results.gate_run.costs().iterrows()}}  # fmt: skip
+    return {"world": _world_diagnostics(results), "obd": _obd_diagnostics(results), "gate": gate,
+            "timings_seconds": dict(results.timings)}  # fmt: skip

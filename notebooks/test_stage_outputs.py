@@ -1,0 +1,112 @@
+"""Numbers, not only cells: after the notebooks ran on the tiny profile, check what they wrote.
+
+Collected after the notebooks (pytest orders a folder's files by name), it reads each stage's
+``metrics/<stage>.json`` under ``$HERMES_OUTPUT_ROOT`` and checks its schema (the exact keys,
+numbers only) and the invariants that hold whatever the data: records in = accepted +
+quarantined, a share equals its ratio, the fused-minus-best gap equals the two means it is the
+difference of. Every saved figure has its data table beside it (``dvc plots diff`` reads the CSV).
+
+A stage whose notebook is not part of this pytest session is skipped with the reason; a stage
+whose notebook ran (and was not skipped) must have written its files.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+NOTEBOOK_OF_STAGE = {"ingest": "01_ingest.ipynb", "encode": "02_encode.ipynb", "ope": "06_ope.ipynb"}
+
+
+def _output_root() -> Path:
+    return Path(os.environ["HERMES_OUTPUT_ROOT"])
+
+
+def _stage_outputs(request: pytest.FixtureRequest, stage: str) -> dict[str, Any]:
+    notebook = NOTEBOOK_OF_STAGE[stage]
+    items = [item for item in request.session.items if Path(str(item.fspath)).name == notebook]
+    if not items:
+        pytest.skip(f"{notebook} is not part of this pytest session (run `pytest notebooks`)")
+    skipped = [mark for item in items for mark in item.iter_markers("skip")]
+    if skipped:
+        pytest.skip(f"{notebook} was skipped: {skipped[0].kwargs.get('reason', '')}")
+    path = _output_root() / "metrics" / f"{stage}.json"
+    assert path.is_file(), f"{notebook} ran but wrote no {path}"
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _leaves(metrics: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            flat.update(_leaves(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _assert_numbers(flat: dict[str, Any], nullable: tuple[str, ...] = ()) -> None:
+    for key, value in flat.items():
+        if value is None and key in nullable:
+            continue
+        assert isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value), (
+            f"{key} = {value!r} is not a finite number")
+
+
+def test_ingest_metrics_add_up(request: pytest.FixtureRequest) -> None:
+    flat = _leaves(_stage_outputs(request, "ingest"))
+    assert set(flat) == {"records_in", "records_accepted", "records_quarantined", "quarantine_share",
+                         "injected_recovered_share", "users", "items", "interactions", "density", "top10pct_share"}
+    _assert_numbers(flat, nullable=("injected_recovered_share",))
+    assert flat["records_in"] == flat["records_accepted"] + flat["records_quarantined"]
+    assert flat["quarantine_share"] == pytest.approx(flat["records_quarantined"] / flat["records_in"], abs=1e-6)
+    # the tiny world injects malformed records (world.malformed_share) and every one is caught
+    assert flat["records_quarantined"] > 0 and flat["injected_recovered_share"] == 1.0
+    assert 0 < flat["density"] <= 1 and flat["interactions"] >= flat["users"]
+    # the top 10% of items hold at least 10% of events (equality only for a flat catalogue)
+    assert 0.1 <= flat["top10pct_share"] <= 1.0
+
+
+def test_encode_metrics_are_consistent(request: pytest.FixtureRequest) -> None:
+    metrics = _stage_outputs(request, "encode")
+    ndcg_key = next(key for key in metrics if key.startswith("cold_start_ndcg_at_"))
+    recall_key = next(key for key in metrics if key.startswith("cold_start_recall_at_"))
+    assert set(metrics) == {ndcg_key, recall_key, "ann", "alpha_vision_mean"}
+    assert set(metrics[ndcg_key]) == {"fused", "text", "image", "concat", "popularity", "fused_minus_best_single"}
+    assert set(metrics["alpha_vision_mean"]) == {"visual_queries", "content_queries"}
+    flat = _leaves(metrics)
+    _assert_numbers(flat)
+    ndcg = metrics[ndcg_key]
+    # the paired mean difference over the same users equals the difference of the two means
+    assert ndcg["fused_minus_best_single"] == pytest.approx(ndcg["fused"] - max(ndcg["text"], ndcg["image"]), abs=2e-6)
+    assert all(0.0 <= value <= 1.0 for key, value in flat.items() if key != f"{ndcg_key}.fused_minus_best_single")
+
+
+def test_ope_metrics_are_consistent(request: pytest.FixtureRequest) -> None:
+    metrics = _stage_outputs(request, "ope")
+    assert set(metrics) == {"world", "obd_bts_from_random", "gate"}
+    assert set(metrics["world"]) == {"dm_mean_relative_error", "ipw_mean_relative_error", "snipw_mean_relative_error",
+                                     "dr_mean_relative_error", "dr_coverage", "ipw_coverage"}
+    assert set(metrics["obd_bts_from_random"]) == {"ipw_mean_relative_error", "snipw_mean_relative_error",
+                                                   "dr_mean_relative_error"}
+    assert set(metrics["gate"]) == {"right_decision_share", "main_promoted"}
+    flat = _leaves(metrics)
+    _assert_numbers(flat)
+    assert all(value >= 0 for key, value in flat.items() if key.endswith("relative_error"))
+    assert all(0.0 <= value <= 1.0 for key, value in flat.items() if key.endswith(("coverage", "share")))
+    assert metrics["gate"]["main_promoted"] in (0, 1)
+
+
+@pytest.mark.parametrize("stage", sorted(NOTEBOOK_OF_STAGE))
+def test_every_figure_has_its_data_beside_it(request: pytest.FixtureRequest, stage: str) -> None:
+    _stage_outputs(request, stage)
+    folder = _output_root() / "reports" / "figures" / stage
+    pictures = sorted(folder.glob("*.png"))
+    assert pictures, f"no figure in {folder}"
+    missing = [p.name for p in pictures if not p.with_suffix(".csv").is_file()]
+    assert not missing, f"figures without their data table in {folder}: {missing}"

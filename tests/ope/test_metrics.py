@@ -1,0 +1,162 @@
+"""``metrics/ope.json`` and the diagnostics (``hermes_core.ope.metrics``) from one :class:`OpeResults`.
+
+The world study is replaced by a hand-built :class:`WorldStudy` (four logs of the main target
+whose truth is 0.2, and the logging target whose truth is 0.1), so every expected number below is
+worked out by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from hermes_core.ope.gate import GateDecision
+from hermes_core.ope.metrics import OpeResults, headline_metrics, stage_diagnostics
+from hermes_core.ope.open_bandit import OpenBanditExperimentResult
+from hermes_core.ope.params import OpeParams
+from hermes_core.ope.shadow import GateReport, GateRun
+from hermes_core.ope.world_experiments import WorldStudy
+from hermes_core.workspace import Workspace, write_diagnostics, write_metrics
+
+TRUTH = 0.2
+ESTIMATES: dict[str, list[float]] = {
+    "dm": [0.15, 0.15, 0.15, 0.15],  # relative error 0.25 on every log
+    "ipw": [0.22, 0.18, 0.22, 0.18],  # 0.10
+    "snipw": [0.21, 0.19, 0.21, 0.19],  # 0.05
+    "dr": [0.202, 0.198, 0.202, 0.198],  # 0.01
+}
+HALF_WIDTH: dict[str, float] = {"dm": 0.01, "ipw": 0.03, "snipw": 0.03, "dr": 0.01}
+"""Intervals estimate ± half width: DM's [0.14, 0.16] never holds 0.2; IPS's hold it except on
+log 0, where the interval is shifted to [0.21, 0.23]; SNIPS's and DR's always hold it."""
+LOGGING_IPW = [0.101, 0.099, 0.1, 0.1]
+"""IPS on the logging target (truth 0.1, every weight 1, so IPS is the log's click rate):
+errors +1, -1, 0, 0 (10⁻³)."""
+
+
+def hand_study(target: str = "greedy-true") -> WorldStudy:
+    rows = []
+    for name, values in ESTIMATES.items():
+        for resample, estimate in enumerate(values):
+            low, high = estimate - HALF_WIDTH[name], estimate + HALF_WIDTH[name]
+            if name == "ipw" and resample == 0:
+                low, high = 0.21, 0.23
+            rows.append({"resample": resample, "target": target, "estimator": name, "estimate": estimate,
+                         "truth": TRUTH, "low": low, "high": high})  # fmt: skip
+    for resample, estimate in enumerate(LOGGING_IPW):
+        rows.append({"resample": resample, "target": "logging", "estimator": "ipw", "estimate": estimate,
+                     "truth": 0.1, "low": estimate - 0.01, "high": estimate + 0.01})  # fmt: skip
+    diagnostics = pd.DataFrame(
+        [{"resample": r, "target": target, "truth": TRUTH, "logged_click_rate": LOGGING_IPW[r], "mean_weight": 1.02}
+         for r in range(4)]
+        + [{"resample": r, "target": "logging", "truth": 0.1, "logged_click_rate": LOGGING_IPW[r], "mean_weight": 1.0}
+           for r in range(4)])  # fmt: skip
+    return WorldStudy(pd.DataFrame(rows), diagnostics, n_requests=100, interval_method="bootstrap", ci_level=0.95)
+
+
+def obd_result(errors: dict[str, list[float]]) -> OpenBanditExperimentResult:
+    arrays = {name: np.asarray(values) for name, values in errors.items()}
+    return OpenBanditExperimentResult("bts-from-random", "all", "bts", "random", 0.0042, arrays, arrays,
+                                      "logistic", 2, 0)  # fmt: skip
+
+
+OBD = {"bts-from-random": obd_result({"ipw": [0.2, 0.4], "snipw": [0.1, 0.3], "dr": [0.5, 0.7]})}
+
+
+def report(challenger: str, decision: str, low: float, high: float, true_uplift: float) -> GateReport:
+    gate = GateDecision(uplift=(low + high) / 2, ci_low=low, ci_high=high, decision=decision,  # type: ignore[arg-type]
+                        level=0.95, n_rounds=500, method="bootstrap", champion_value=0.1,
+                        challenger_value=0.1 + (low + high) / 2)  # fmt: skip
+    return GateReport("logging", challenger, gate, 0.1, 0.1 + true_uplift, "dr", 100)
+
+
+def gate_run() -> GateRun:
+    """Three challengers: the main one promoted and truly better (right), uniform kept and truly
+    worse (right), the learned one promoted although truly worse (wrong)."""
+    reports = {
+        "softmax-true@0.5": report("softmax-true@0.5", "promote", 0.0381, 0.0461, 0.0475),
+        "uniform": report("uniform", "keep champion", -0.04, -0.02, -0.03),
+        "reward-model@0.5": report("reward-model@0.5", "promote", 0.001, 0.01, -0.002),
+    }
+    return GateRun(shadows={}, reports=reports)
+
+
+def full_results() -> OpeResults:
+    return OpeResults(params=OpeParams(), world_note="note", study=hand_study(), obd_note="obd note",
+                      obd_results=OBD, gate_run=gate_run(), timings={"world_study": 1.5})  # fmt: skip
+
+
+def empty_results() -> OpeResults:
+    return OpeResults(params=OpeParams(obd={"enabled": False}), world_note="no world", study=None,
+                      obd_note="skipped", obd_results=None, gate_run=None)  # fmt: skip
+
+
+def test_headline_metrics_by_hand() -> None:
+    """Mean relative errors 0.25, 0.10, 0.05, 0.01 (see ESTIMATES); DR covers 4 of 4 logs, IPS 3
+    of 4; Open Bandit means (0.2+0.4)/2, (0.1+0.3)/2, (0.5+0.7)/2; 2 of 3 gate decisions right."""
+    metrics = headline_metrics(full_results())
+    world = metrics["world"]
+    assert world["dm_mean_relative_error"] == pytest.approx(0.25)
+    assert world["ipw_mean_relative_error"] == pytest.approx(0.10)
+    assert world["snipw_mean_relative_error"] == pytest.approx(0.05)
+    assert world["dr_mean_relative_error"] == pytest.approx(0.01)
+    assert world["dr_coverage"] == 1.0 and world["ipw_coverage"] == 0.75
+    assert metrics["obd_bts_from_random"] == pytest.approx(
+        {"ipw_mean_relative_error": 0.3, "snipw_mean_relative_error": 0.2, "dr_mean_relative_error": 0.6})
+    assert metrics["gate"] == {"right_decision_share": pytest.approx(2 / 3), "main_promoted": 1}
+
+
+def test_main_promoted_follows_the_gate_temperature() -> None:
+    """With ``ope.gate.challenger_temperature`` 2 the main challenger is softmax-true@2; it is
+    promoted (1) or kept (0) as its own report says, whatever the others did."""
+    reports = {"softmax-true@2": report("softmax-true@2", "keep champion", -0.01, 0.01, 0.001),
+               "uniform": report("uniform", "promote", 0.01, 0.02, -0.03)}  # fmt: skip
+    results = OpeResults(params=OpeParams(gate={"challenger_temperature": 2.0}), world_note="", study=None,
+                         obd_note="", obd_results=None, gate_run=GateRun({}, reports))  # fmt: skip
+    assert headline_metrics(results)["gate"] == {"right_decision_share": 0.0, "main_promoted": 0}
+
+
+def test_headline_metrics_fit_write_metrics_with_and_without_parts(tmp_path: Path) -> None:
+    workspace = Workspace(tmp_path)
+    full = headline_metrics(full_results())
+    write_metrics(workspace, "ope", full)  # at most 12 numbers, 2 levels: accepted
+    assert sum(len(block) for block in full.values()) == 11
+    empty = headline_metrics(empty_results())
+    assert set(empty) == set(full) and all(set(empty[k]) == set(full[k]) for k in full)  # stable keys
+    assert all(value is None for block in empty.values() for value in block.values())
+    written = json.loads(write_metrics(workspace, "ope", empty).read_text(encoding="utf-8"))
+    assert written["obd_bts_from_random"]["dr_mean_relative_error"] is None
+
+
+def test_diagnostics_hold_what_the_metrics_leave_out(tmp_path: Path) -> None:
+    path = write_diagnostics(Workspace(tmp_path), "ope", stage_diagnostics(full_results()))
+    loaded = json.loads(path.read_text(encoding="utf-8"))
+    assert loaded["world"]["summary"]["greedy-true"]["ipw"]["coverage"] == 0.75
+    assert loaded["world"]["main_target"] == "greedy-true" and loaded["world"]["n_resamples"] == 4
+    assert loaded["world"]["targets"]["greedy-true"]["mean_weight"] == 1.02
+    # logging check (10⁻³): errors +1, -1, 0, 0 -> mean 0, SE sqrt(2/3)/2, min -1, max +1
+    check = loaded["world"]["logging_check_per_mille"]["IPS − truth V of the log"]
+    assert check == pytest.approx({"mean": 0.0, "standard error": math.sqrt(2 / 3) / 2, "min": -1.0, "max": 1.0},
+                                  abs=1e-6)  # fmt: skip
+    assert loaded["obd"]["experiments"]["bts-from-random"]["n_runs"] == 2
+    # ours: IPS mean 0.3, SE 0.1414/sqrt(2) = 0.1 against OBP's 0.311 (within 2 SE); DR 0.6 against
+    # 0.292, difference 0.308 > 2 sqrt(0.1^2 + (0.3155/sqrt(30))^2) = 0.231: not within
+    agreement = loaded["obd"]["agreement_with_published"]
+    assert agreement["ipw"]["within_2_se"] is True and agreement["dr"]["within_2_se"] is False
+    assert agreement["dr"]["difference"] == pytest.approx(0.6 - 0.292464, abs=1e-6)
+    # the main challenger's interval [0.0381, 0.0461] misses its true uplift 0.0475
+    assert loaded["gate"]["main_challenger"] == "softmax-true@0.5"
+    assert loaded["gate"]["challengers"]["softmax-true@0.5"]["true_uplift_in_interval"] is False
+    assert loaded["gate"]["challengers"]["uniform"]["true_uplift_in_interval"] is True
+    assert loaded["timings_seconds"] == {"world_study": 1.5}
+
+
+def test_diagnostics_of_a_run_without_parts() -> None:
+    diagnostics = stage_diagnostics(empty_results())
+    assert diagnostics["world"] == {"note": "no world"}
+    assert diagnostics["obd"] == {"enabled": False, "campaign": "all", "note": "skipped"}
+    assert diagnostics["gate"] is None and diagnostics["timings_seconds"] == {}

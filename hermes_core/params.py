@@ -7,7 +7,8 @@ Every stage reads its knobs through :func:`load_params`, which
    variable, else the file's top-level ``profile:`` key (``default``);
 3. for any profile other than ``default``, applies ``profiles/<profile>.yaml`` (an overlay
    that names only the keys it changes) to every key that ``params.yaml`` leaves at its
-   documented default; a key that ``params.yaml`` changes (by hand or by
+   documented default (``profiles/default.yaml`` exists only so that ``dvc.yaml`` can name the
+   profile in force; it must stay empty); a key that ``params.yaml`` changes (by hand or by
    ``dvc exp run -S key=value``) keeps that value, so a profile never silently overrides an
    explicit setting (:func:`overlay_profile`);
 4. validates the result with the pydantic models below, which forbid unknown keys.
@@ -263,12 +264,24 @@ def profile_file(params_path: Path, profile: str) -> Path:
     """``profiles/<profile>.yaml`` beside ``params.yaml``; a clear error when it is missing."""
     overlay_path = params_path.parent / "profiles" / f"{profile}.yaml"
     if not overlay_path.is_file():
-        available = sorted(p.stem for p in (params_path.parent / "profiles").glob("*.yaml"))
+        available = sorted({p.stem for p in (params_path.parent / "profiles").glob("*.yaml")} - {"default"})
         raise ParameterError(
             f"{params_path}: profile '{profile}' has no overlay file {overlay_path}; "
             f"available profiles: default, {', '.join(available)}"
         )
     return overlay_path
+
+
+def check_default_overlay(params_path: Path) -> None:
+    """``profiles/default.yaml``, when present, overlays nothing: the default profile is
+    ``params.yaml`` itself (the file exists so that ``dvc.yaml`` can depend on
+    ``profiles/${profile}.yaml`` whatever the profile). Raises :class:`ParameterError` naming the
+    file and its keys when it sets any."""
+    overlay_path = params_path.parent / "profiles" / "default.yaml"
+    if overlay_path.is_file() and (keys := [".".join(k) for k in _overlay_leaves(_read_yaml(overlay_path))]):
+        raise ParameterError(
+            f"{overlay_path}: the default profile is params.yaml itself, so this file must stay empty "
+            f"({{}}); it sets {', '.join(keys)}: change params.yaml instead")
 
 
 def load_profile_decisions(path: str | Path | None = None,
@@ -280,6 +293,8 @@ def load_profile_decisions(path: str | Path | None = None,
     decisions: list[ProfileDecision] = []
     if chosen != "default":
         raw, decisions = overlay_profile(raw, _read_yaml(profile_file(params_path, chosen)))
+    else:
+        check_default_overlay(params_path)
     raw["profile"] = chosen
     return raw, decisions
 

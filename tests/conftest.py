@@ -27,6 +27,7 @@ TINY_WORLD_SETTINGS: dict[str, Any] = {
     "n_queries": 30,
     "image_size": 16,
     "malformed_share": 0.02,
+    "conversions": {"n_clicks": 5000},
 }
 """Sizes of the shared tiny world: about one second to generate, every table non-empty."""
 

@@ -107,6 +107,20 @@ def test_missing_profile_overlay_names_the_available_profiles(project: Path) -> 
     assert "available profiles: default, small, tiny" in message
 
 
+def test_the_default_profile_file_is_an_empty_overlay(project: Path) -> None:
+    # profiles/default.yaml exists (dvc.yaml depends on profiles/${profile}.yaml) and changes nothing
+    default_file = project.parent / "profiles" / "default.yaml"
+    assert yaml.safe_load(default_file.read_text(encoding="utf-8")) == {}
+    assert load_params(project, profile="default") == load_params(project)
+    assert load_params(project).world.n_users == 5000  # params.yaml's value, not the tiny profile's 300
+    # a key written there would silently differ from params.yaml: refused, naming file and key
+    default_file.write_text("world: {n_users: 100}\n", encoding="utf-8")
+    with pytest.raises(ParameterError) as error:
+        load_params(project)
+    assert str(default_file) in str(error.value) and "world.n_users" in str(error.value)
+    assert load_params(project, profile="tiny").world.n_users == 300  # another profile does not read it
+
+
 def test_deep_merge_merges_nested_mappings_key_by_key() -> None:
     base = {"a": {"x": 1, "y": {"p": 1, "q": 2}}, "b": [1, 2]}
     overlay = {"a": {"y": {"q": 3}}, "b": [9], "c": 4}
@@ -257,7 +271,12 @@ def test_changed_parameters_lists_the_tiny_profile_keys_with_their_source() -> N
 
     changed = {c.key: c for c in changed_parameters(ROOT / "params.yaml", profile="tiny", prefixes=("world",))}
     overlay = yaml.safe_load((ROOT / "profiles" / "tiny.yaml").read_text(encoding="utf-8"))
-    assert set(changed) == {f"world.{key}" for key in overlay["world"]}
+
+    def leaves(block: dict, prefix: str) -> set[str]:  # a nested overlay key counts by its leaves
+        return set().union(*(leaves(v, f"{prefix}.{k}") if isinstance(v, dict) else {f"{prefix}.{k}"}
+                             for k, v in block.items()))
+
+    assert set(changed) == leaves(overlay["world"], "world")
     assert changed["world.n_users"].value == 300 and changed["world.n_users"].default == 5000
     assert {c.source for c in changed.values()} == {"profile tiny"}
 

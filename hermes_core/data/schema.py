@@ -8,7 +8,14 @@ the models check everything a single record can tell.
 Validation context (``model_validate(record, context=...)``):
 
 - ``now`` (datetime): records stamped after it are rejected as ``timestamp in the future``;
-- ``dense_dim`` (int): the required length of ``UniversalAsset.dense_features``.
+- ``dense_dim`` (int): the required length of ``UniversalAsset.dense_features``;
+- ``rating_scale`` (:class:`RatingScale`): the ratings the source allows; a ``rating`` event
+  whose ``value`` is off it is rejected (``None``: any finite value, as for the world, which has
+  no ratings).
+
+Metadata that a real catalogue may lack are optional: an asset's ``created_at`` and a movie's
+``year`` (MovieLens 100K's item 267 has the title "unknown", no release date and no year; its
+ratings are real and must not be dropped with it).
 """
 
 from __future__ import annotations
@@ -43,6 +50,31 @@ class FrozenRecord(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+@dataclass(frozen=True)
+class RatingScale:
+    """The ratings a source allows: ``low``, ``low + step``, ..., ``high``.
+
+    MovieLens 100K and 1M: whole stars 1 to 5; latest: half stars 0.5 to 5 (their READMEs).
+    A value is on the scale when ``low <= value <= high`` and ``(value - low) / step`` is an
+    integer (to 1e-9, so that 3.5 read from text is on a half-star scale).
+    """
+
+    low: float
+    high: float
+    step: float
+
+    def __post_init__(self) -> None:
+        if not (self.step > 0 and self.low <= self.high):
+            raise ValueError(f"rating scale needs step > 0 and low <= high, got {self}")
+
+    def contains(self, value: float) -> bool:
+        steps = (value - self.low) / self.step
+        return self.low - 1e-9 <= value <= self.high + 1e-9 and abs(steps - round(steps)) < 1e-9
+
+    def __str__(self) -> str:
+        return f"{self.low:g} to {self.high:g} in steps of {self.step:g}"
+
+
 def _as_utc(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
@@ -58,7 +90,7 @@ def _check_not_future(value: datetime, info: ValidationInfo) -> datetime:
 class MovieAttributes(FrozenRecord):
     domain: Literal["movie"] = "movie"
     genre: NonEmptyText
-    year: int = Field(ge=1870, le=2100)
+    year: int | None = Field(default=None, ge=1870, le=2100)  # None: the source does not know it
 
 
 class MusicAttributes(FrozenRecord):
@@ -102,7 +134,7 @@ class UniversalAsset(FrozenRecord):
     image_uri: str | None = None
     text_content: str | None = None
     dense_features: tuple[FiniteFloat, ...] = ()
-    created_at: datetime
+    created_at: datetime | None = None  # None: the source does not know when the item appeared
     creator_id: NonEmptyText
     creator_name: NonEmptyText
     creator_cohort: Cohort | None = None
@@ -110,8 +142,8 @@ class UniversalAsset(FrozenRecord):
 
     @field_validator("created_at")
     @classmethod
-    def _created_not_in_future(cls, value: datetime, info: ValidationInfo) -> datetime:
-        return _check_not_future(value, info)
+    def _created_not_in_future(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        return None if value is None else _check_not_future(value, info)
 
     @field_validator("dense_features")
     @classmethod
@@ -182,6 +214,16 @@ class Interaction(FrozenRecord):
     def _not_in_future(cls, value: datetime, info: ValidationInfo) -> datetime:
         return _check_not_future(value, info)
 
+    @field_validator("value")
+    @classmethod
+    def _rating_on_scale(cls, value: float | None, info: ValidationInfo) -> float | None:
+        scale = (info.context or {}).get("rating_scale")
+        if value is None or scale is None or info.data.get("event_type") != "rating":
+            return value
+        if not scale.contains(value):
+            raise ValueError(f"rating {value:g} outside the source's rating scale ({scale})")
+        return value
+
     @model_validator(mode="after")
     def _fields_for_event(self) -> Interaction:
         if self.event_type == "impression" and (self.position is None or self.propensity is None):
@@ -235,6 +277,7 @@ FIELD_VALIDATOR_RULES: dict[str, str] = {
     "_created_not_in_future": "not after `now`",
     "_not_in_future": "not after `now`",
     "_dense_length": "length = `dense_dim`",
+    "_rating_on_scale": "a rating on the source's `rating_scale`",
 }
 """What each field validator of the models checks, in words, by validator name (for
 :func:`describe_schema`); a validator missing here is shown as ``checked by <name>``."""

@@ -15,7 +15,8 @@ Two sources, one shape (:class:`EncodeInputs`):
   ``>= encode.split.movielens_positive_rating`` of warm movies. There are no queries.
 
 Both read only the feature store (and, for the world, the saved world's truth); no source
-file is parsed here.
+file is parsed here. They read exactly the version the ingest stage wrote, which the store names
+in ``data/store/CURRENT`` (:func:`pinned_version`), never whichever version looks newest.
 
 Rows of every array are *item rows*: the position of an item in ``items.item_ids``
 (sorted asset ids), never a raw id.
@@ -30,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from hermes_core.data.store import FeatureStore
+from hermes_core.data.store import CURRENT_FILE, FeatureStore, StoreError
 from hermes_core.encode.splits import movielens_cold_items
 from hermes_core.workspace import Workspace
 from hermes_core.world import World, index_of
@@ -106,16 +107,17 @@ def _item_table(assets: pd.DataFrame, image_root: Path | None, is_cold: np.ndarr
     )
 
 
-def load_world_inputs(store: FeatureStore, world: World, image_root: Path) -> EncodeInputs:
-    """Catalogue, warm clicks before the cut-off, impressions and queries of the world.
+def load_world_inputs(store: FeatureStore, world: World, image_root: Path, version: str) -> EncodeInputs:
+    """Catalogue, warm clicks before the cut-off, impressions and queries of the world, from
+    ``version`` of the store.
 
     Raises ``ValueError`` when a cold item has a logged interaction (the world promises none).
     """
-    assets = store.read_table("assets").sort_values("asset_id", kind="stable").reset_index(drop=True)
+    assets = store.read_table("assets", version).sort_values("asset_id", kind="stable").reset_index(drop=True)
     world_index = np.array([index_of(asset) for asset in assets["asset_id"]], dtype=np.int64)
     is_cold = world.catalogue.is_cold[world_index]
     items = _item_table(assets, image_root, is_cold)
-    events = store.read_table("interactions")
+    events = store.read_table("interactions", version)
     cutoff = pd.Timestamp(world.log_end)
     events = events[events["timestamp"] < cutoff]
     rows = items.rows_of(events["item_id"])
@@ -131,7 +133,7 @@ def load_world_inputs(store: FeatureStore, world: World, image_root: Path) -> En
         ["user_id", "timestamp", "item_row"], kind="stable"
     ).reset_index(drop=True)
     exposures = events.loc[events["event_type"] == "impression", ["item_row"]].reset_index(drop=True)
-    queries = store.read_table("queries").sort_values("query_id", kind="stable").reset_index(drop=True)
+    queries = store.read_table("queries", version).sort_values("query_id", kind="stable").reset_index(drop=True)
     query_index = np.array([index_of(query) for query in queries["query_id"]], dtype=np.int64)
     queries = pd.DataFrame(
         {
@@ -154,15 +156,16 @@ def load_world_inputs(store: FeatureStore, world: World, image_root: Path) -> En
 
 
 def load_movielens_inputs(
-    store: FeatureStore, source: str, cold_share: float, positive_rating: float, seed: int
+    store: FeatureStore, source: str, cold_share: float, positive_rating: float, seed: int, version: str
 ) -> EncodeInputs:
-    """Movies, a seeded cold split of the rated movies, and the positives of the warm ones.
+    """Movies, a seeded cold split of the rated movies, and the positives of the warm ones, from
+    ``version`` of the store.
 
     The cold movies are :func:`~.splits.movielens_cold_items` of the movies with at least one
     rating; all of their ratings are held out (``heldout_ratings``) and none is used in training.
     """
-    assets = store.read_table("assets").sort_values("asset_id", kind="stable").reset_index(drop=True)
-    ratings = store.read_table("interactions")
+    assets = store.read_table("assets", version).sort_values("asset_id", kind="stable").reset_index(drop=True)
+    ratings = store.read_table("interactions", version)
     ratings = ratings[ratings["event_type"] == "rating"]
     n_items = len(assets)
     provisional = _item_table(assets, None, np.zeros(n_items, dtype=bool))
@@ -186,10 +189,27 @@ def load_movielens_inputs(
     )
 
 
-def load_inputs(params: HermesParams, workspace: Workspace) -> EncodeInputs:
-    """The encode stage's inputs for ``params.data.source`` from the latest store snapshot.
+def pinned_version(store: FeatureStore) -> str:
+    """The version the ingest stage wrote: the one ``<store>/CURRENT`` names.
 
-    Raises ``FileNotFoundError`` naming the folder when the ingest stage has not run there.
+    Raises ``FileNotFoundError`` naming that file when it is missing or names no stored version.
+    """
+    try:
+        return store.current()
+    except StoreError as error:
+        raise FileNotFoundError(
+            f"{store.root / CURRENT_FILE} does not name a stored version to read ({error}); "
+            "run the ingest stage (python -m hermes_core.runner 01_ingest, with the same "
+            "HERMES_OUTPUT_ROOT), which writes it"
+        ) from error
+
+
+def load_inputs(params: HermesParams, workspace: Workspace) -> EncodeInputs:
+    """The encode stage's inputs for ``params.data.source`` from the store version the ingest
+    stage wrote (:func:`pinned_version`).
+
+    Raises ``FileNotFoundError`` naming the folder when the ingest stage has not run there, and
+    naming ``data/store/CURRENT`` when the store does not say which version ingest wrote.
     """
     if not workspace.store.is_dir() or not any(workspace.store.iterdir()):
         raise FileNotFoundError(
@@ -197,13 +217,15 @@ def load_inputs(params: HermesParams, workspace: Workspace) -> EncodeInputs:
             "(python -m hermes_core.runner 01_ingest, with the same HERMES_OUTPUT_ROOT)"
         )
     store = FeatureStore(workspace.store)
+    version = pinned_version(store)
     if params.data.source == "world":
         world = World.load(workspace.world)
-        return load_world_inputs(store, world, workspace.raw / "world")
+        return load_world_inputs(store, world, workspace.raw / "world", version)
     return load_movielens_inputs(
         store,
         params.data.source,
         params.encode.split.movielens_cold_share,
         params.encode.split.movielens_positive_rating,
         params.encode.seed,
+        version,
     )

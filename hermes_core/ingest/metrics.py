@@ -17,6 +17,7 @@ import pandas as pd
 from hermes_core.ingest.profile import DataProfile, data_profile
 from hermes_core.ingest.quarantine import injection_recovery
 from hermes_core.ingest.sources import world_summary
+from hermes_core.ingest.world_signals import conversion_signals
 from hermes_core.ingest.stage import IngestStageResult
 
 
@@ -50,7 +51,8 @@ def ingest_metrics(stage: IngestStageResult, profile: DataProfile | None = None)
 def ingest_diagnostics(stage: IngestStageResult, profile: DataProfile | None = None) -> dict[str, Any]:
     """Everything behind the metrics, for ``reports/diagnostics/ingest.json``: the source and
     store version, per-table counts, quarantine reasons, the injected-record check, the data
-    profile, the world's ground-truth summary and the stage's timings (seconds)."""
+    profile, the world's ground-truth summary, the signals the world holds for later stages
+    (:mod:`~hermes_core.ingest.world_signals`) and the stage's timings (seconds)."""
     result = stage.result
     profile = profile or data_profile(result.tables)
     recovery = injection_recovery(stage)
@@ -62,6 +64,7 @@ def ingest_diagnostics(stage: IngestStageResult, profile: DataProfile | None = N
         "injected": None if recovery is None else asdict(recovery),
         "profile": profile.as_dict(),
         "world": None if stage.world is None else world_summary(stage.world),
+        "world_signals": None if stage.world is None else {"conversions": conversion_signals(stage.world)},
         "seconds": dict(stage.seconds),
         "notes": [f"counts of users, items, pairs and the long tail use {profile.event_type} events",
                   "injected is null for sources without deliberately malformed records"],

@@ -161,3 +161,25 @@ def plot_activity(profile: DataProfile) -> tuple[Figure, pd.DataFrame]:
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig, data
+
+
+def plot_conversion_delays(histogram: pd.DataFrame, signals: dict[str, float],
+                           window_days: float) -> tuple[Figure, pd.DataFrame]:
+    """Counted conversions per domain over their click-to-conversion delay (log days), with the 7-day
+    mark and the attribution window dotted (``histogram``:
+    :func:`~hermes_core.ingest.world_signals.delay_histogram`). The data is the histogram itself."""
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    for domain, part in histogram.groupby("domain", sort=False):
+        ax.stairs(part["conversions"].to_numpy(), np.append(part["bin_low"].to_numpy(), part["bin_high"].iloc[-1]),
+                  label=str(domain))
+    ax.axvline(7.0, color="grey", linestyle=":")
+    ax.axvline(window_days, color="black", linestyle=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("click-to-conversion delay (days, log scale); dotted: 7 days and the attribution window")
+    ax.set_ylabel("counted conversions")
+    ax.set_title(f"{signals['conversions_after_7d']:.1%} of conversions arrive after 7 days; "
+                 f"{signals['last_week_unobserved']:.1%} of last week's positives are unseen at the cut-off",
+                 fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig, histogram

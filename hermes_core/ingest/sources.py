@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from hermes_core.data.raw import RawTable
+from hermes_core.data.schema import RatingScale
 from hermes_core.ingest.validate import read_raw_folder
 from hermes_core.params import HermesParams
 from hermes_core.workspace import MissingDataError, Workspace, resolve_project_path, shared_data_dir
@@ -105,10 +106,11 @@ class LoadedSource:
     """The raw tables of a source with what validating them needs and, for the world, its truth."""
 
     tables: dict[str, RawTable]
-    now: datetime  # the end of the logging window: later timestamps are rejected
+    now: datetime  # when the source was taken (world: end of its logging window): later timestamps are rejected
     dense_dim: int  # length of the items' side-feature vectors
     world: World | None = None  # None for a real dataset
     injected: list[InjectedRecord] = field(default_factory=list)  # malformed records put in on purpose
+    rating_scale: RatingScale | None = None  # the ratings a real source allows; None: no ratings (world)
 
 
 def load_source(params: HermesParams, workspace: Workspace) -> LoadedSource:
@@ -117,8 +119,10 @@ def load_source(params: HermesParams, workspace: Workspace) -> LoadedSource:
     ``world``: the world is generated from ``params.world``, saved under ``data/world`` and its
     raw logs (with deliberately malformed records, listed in ``data/world/injected.json``)
     written under ``data/raw/world``; ``now`` is the end of its logging window. MovieLens: the
-    GroupLens files are read (downloaded first when ``data.allow_download``); ``now`` is the
-    wall clock.
+    GroupLens files are read (downloaded first when ``data.allow_download``); ``now`` is when the
+    variant was taken and ``rating_scale`` its scale
+    (:mod:`~hermes_core.data.readers.movielens_variants`), never the wall clock, so the same files
+    give byte-identical outputs.
     """
     if params.data.source == "world":
         world = World.generate(params.world)
@@ -146,7 +150,7 @@ def load_source(params: HermesParams, workspace: Workspace) -> LoadedSource:
     workspace.world.mkdir(parents=True, exist_ok=True)
     (workspace.raw / "SOURCE.json").write_text(json.dumps({"source": params.data.source, "path": str(path)}, indent=1))
     (workspace.world / "NO_WORLD.txt").write_text(f"source {params.data.source}: no synthetic ground truth\n")
-    return LoadedSource(dict(raw.tables), now=datetime.now(timezone.utc), dense_dim=raw.dense_dim)
+    return LoadedSource(dict(raw.tables), now=raw.now, dense_dim=raw.dense_dim, rating_scale=raw.rating_scale)
 
 
 def world_summary(world: World) -> dict[str, Any]:

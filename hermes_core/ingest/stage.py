@@ -49,7 +49,8 @@ def run_ingest_stage(params: HermesParams, workspace: Workspace) -> IngestStageR
     source = load_source(params, workspace)
     timings["source"] = time.perf_counter() - start
     start = time.perf_counter()
-    result = ingest(source.tables, now=source.now, dense_dim=source.dense_dim, chunk_size=params.ingest.chunk_size)
+    result = ingest(source.tables, now=source.now, dense_dim=source.dense_dim, chunk_size=params.ingest.chunk_size,
+                    rating_scale=source.rating_scale)
     timings["validate"] = time.perf_counter() - start
     start = time.perf_counter()
     manifest = write_ingest_snapshot(workspace.store, result, params)

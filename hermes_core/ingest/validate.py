@@ -28,7 +28,7 @@ import pandas as pd
 from pydantic import Field, TypeAdapter, ValidationError
 
 from hermes_core.data.raw import ParseFailure, RawTable
-from hermes_core.data.schema import TABLE_MODELS, primary_key
+from hermes_core.data.schema import TABLE_MODELS, RatingScale, primary_key
 
 TABLE_ORDER: tuple[str, ...] = ("assets", "users", "requests", "interactions", "kg_triples", "queries")
 QUARANTINE_COLUMNS = ["table", "source", "reason", "reasons", "messages", "raw"]
@@ -38,6 +38,7 @@ _CUSTOM_MESSAGES = {
     "embedding of the wrong length": "wrong_length",
     "needs": "missing_field",
     "attributes are for domain": "domain_mismatch",
+    "outside the source's rating scale": "out_of_range",
 }
 
 
@@ -260,9 +261,13 @@ def _frame(name: str, records: list[Any]) -> pd.DataFrame:
 
 
 def ingest(raw_tables: dict[str, RawTable], *, now: datetime | None = None, dense_dim: int | None = None,
-           chunk_size: int = 20_000) -> IngestResult:
-    """Validate every raw table, apply the cross-record rules and build DataFrames."""
-    context = {"now": now, "dense_dim": dense_dim}
+           chunk_size: int = 20_000, rating_scale: RatingScale | None = None) -> IngestResult:
+    """Validate every raw table, apply the cross-record rules and build DataFrames.
+
+    ``now``, ``dense_dim`` and ``rating_scale`` are the validation context of
+    :mod:`hermes_core.data.schema` (``None``: not checked).
+    """
+    context = {"now": now, "dense_dim": dense_dim, "rating_scale": rating_scale}
     results: dict[str, TableResult] = {}
     for name in TABLE_ORDER:
         if name not in raw_tables:

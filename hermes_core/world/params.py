@@ -37,6 +37,31 @@ class DelayMeanDays(StrictModel):
     news: float = Field(0.25, gt=0.0)
 
 
+class ConversionDelayMeanDays(StrictModel):
+    """Mean click-to-conversion delay of each domain in the conversion stream, in days."""
+
+    movie: float = Field(5.0, gt=0.0)
+    music: float = Field(3.0, gt=0.0)
+    product: float = Field(9.0, gt=0.0)
+    news: float = Field(1.5, gt=0.0)
+
+
+class ConversionParams(StrictModel):
+    """``world.conversions``: the click-to-conversion stream of the delayed-feedback stage.
+
+    See :mod:`hermes_core.world.conversions` for the generative story and the logit.
+    """
+
+    n_clicks: int = Field(250_000, ge=10)
+    click_days: int = Field(60, ge=1)
+    conversion_rate: float = Field(0.1, gt=0.0, lt=1.0)
+    delay_distribution: Literal["exponential", "weibull", "lognormal"] = "lognormal"
+    delay_mean_days: ConversionDelayMeanDays = ConversionDelayMeanDays()
+    delay_shape: float = Field(1.0, gt=0.0)
+    attribution_window_days: float = Field(30.0, gt=0.0)
+    cutoff_days: float = Field(60.0, gt=0.0)
+
+
 class WorldParams(StrictModel):
     """The synthetic world: catalogue, users, sessions, logging policy and feedback."""
 
@@ -76,6 +101,7 @@ class WorldParams(StrictModel):
     n_queries: int = Field(600, ge=3)
     image_size: int = Field(64, ge=16, le=512)
     malformed_share: float = Field(0.01, ge=0.0, lt=0.5)
+    conversions: ConversionParams = ConversionParams()
 
     @model_validator(mode="after")
     def _consistent(self) -> WorldParams:

@@ -3,7 +3,8 @@
 ``World.generate(params)`` is a pure function of the parameters: the same seed gives the
 same arrays, files and bytes. Each component draws from its own child of
 ``SeedSequence(seed)`` (creators, items, users, scales, logs, queries, images, corruption,
-graph), so resizing one component does not reshuffle the others' draws.
+graph, conversions), so resizing one component does not reshuffle the others' draws; a new
+component appends its stream at the end, which leaves every earlier child unchanged.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from hermes_core.world.params import DOMAINS, WorldParams
 from hermes_core.world.catalogue import SECONDS_PER_DAY, Catalogue, Creators, generate_catalogue, generate_creators
+from hermes_core.world.conversions import ConversionStream, ObservedLabels, generate_conversion_stream
 from hermes_core.world.population import Users, generate_users
 from hermes_core.world.preferences import (
     PreferenceScales,
@@ -35,7 +37,11 @@ from hermes_core.world.simulate import Logs, simulate_logs
 
 SEED_STREAMS: tuple[str, ...] = (
     "creators", "items", "users", "scales", "logs", "queries", "images", "corruption", "graph", "spare",
+    "conversions",
 )
+
+
+CONVERSIONS_FILE = "conversions.npz"
 
 
 def seed_streams(seed: int) -> dict[str, np.random.Generator]:
@@ -73,6 +79,7 @@ class World:
     logs: Logs
     queries: Queries
     collaborations: np.ndarray  # (n_edges, 2) creator pairs
+    conversions: ConversionStream  # the delayed-feedback stage's click-to-conversion stream
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -85,7 +92,8 @@ class World:
         logs = simulate_logs(params, users, catalogue, scales, content_vectors(catalogue), rngs["logs"])
         queries = generate_queries(params, catalogue, creators, rngs["queries"])
         collaborations = collaboration_edges(creators, rngs["graph"])
-        return cls(params, creators, catalogue, users, scales, logs, queries, collaborations)
+        conversions = generate_conversion_stream(params, users, catalogue, scales, rngs["conversions"])
+        return cls(params, creators, catalogue, users, scales, logs, queries, collaborations, conversions)
 
     # ------------------------------------------------------------------ time
     @property
@@ -170,6 +178,14 @@ class World:
     def logging_policy_value(self) -> float:
         return self.policy_value(self.logs.logging_marginals)
 
+    def conversion_labels_at(self, t_days: float | None = None) -> ObservedLabels:
+        """The conversion stream's labels observable at ``t_days`` (default: its cut-off)."""
+        return self.conversions.labels_at(t_days)
+
+    def fake_negative_share(self, t_days: float | None = None) -> float:
+        """Share of the stream's clicks observed negative at ``t_days`` that will convert (counted)."""
+        return self.conversions.fake_negative_share(t_days)
+
     def query_relevance(self, query_index: int) -> np.ndarray:
         """Graded relevance 0..3 of every item to a query.
 
@@ -193,7 +209,7 @@ class World:
 
     # ------------------------------------------------------------------ persistence
     def save(self, folder: str | Path) -> Path:
-        """Write ``world.npz`` (arrays) and ``world.json`` (parameters, scales, texts)."""
+        """Write ``world.npz`` (arrays), ``world.json`` (parameters, scales, texts) and ``conversions.npz``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, np.ndarray] = {}
@@ -210,10 +226,16 @@ class World:
         np.savez_compressed(folder / "world.npz", **arrays)
         meta = {"params": self.params.model_dump(mode="json"), "scales": asdict(self.scales), "texts": texts}
         (folder / "world.json").write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
+        self.conversions.save(folder / CONVERSIONS_FILE)
         return folder
 
     @classmethod
     def load(cls, folder: str | Path) -> World:
+        """Read a saved world; a folder saved before the conversion stream existed regenerates it.
+
+        The stream is a pure function of the parameters, users, catalogue and scales (its own
+        seed stream), so regenerating it gives the arrays ``generate`` would have saved.
+        """
         folder = Path(folder)
         if not (folder / "world.npz").is_file():
             raise FileNotFoundError(f"no saved world in {folder} (expected world.npz and world.json)")
@@ -230,15 +252,24 @@ class World:
 
         scales = meta["scales"]
         scales["thresholds"] = tuple(scales["thresholds"])
+        params = WorldParams.model_validate(meta["params"])
+        users, catalogue = build(Users, "users"), build(Catalogue, "catalogue")
+        preference_scales = PreferenceScales(**scales)
+        if (folder / CONVERSIONS_FILE).is_file():
+            conversions = ConversionStream.load(folder / CONVERSIONS_FILE)
+        else:
+            conversions = generate_conversion_stream(params, users, catalogue, preference_scales,
+                                                     seed_streams(params.seed)["conversions"])
         return cls(
-            params=WorldParams.model_validate(meta["params"]),
+            params=params,
             creators=build(Creators, "creators"),
-            catalogue=build(Catalogue, "catalogue"),
-            users=build(Users, "users"),
-            scales=PreferenceScales(**scales),
+            catalogue=catalogue,
+            users=users,
+            scales=preference_scales,
             logs=build(Logs, "logs"),
             queries=build(Queries, "queries"),
             collaborations=arrays["collaborations"],
+            conversions=conversions,
         )
 
 

@@ -1,7 +1,9 @@
 """MovieLens adapters: hand-made fixtures (tests/fixtures/movielens/) and the real shared data.
 
 Each fixture file has a few good lines and one malformed line of each kind; the expected
-records, parse failures and schema rejections below were worked out by reading the files.
+records, parse failures and schema rejections below were worked out by reading the files. Each
+ratings file ends with ratings off its variant's scale (9 and 2.5 on 100K's whole stars 1-5, 6 on
+1M's, 5.5 and 0.25 on latest's half stars 0.5-5).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import io
 import os
 import shutil
 import zipfile
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +25,14 @@ from hermes_core.data.readers.movielens import (
     GENRES_1M,
     GENRES_100K,
     GENRES_LATEST,
+    RATING_SCALES,
+    SNAPSHOT_TIMES,
     ChecksumMismatchError,
     MovieLensFormatError,
     MovieLensRaw,
     download_movielens,
     load_movielens,
+    snapshot_time,
 )
 from hermes_core.data.schema import Interaction, UniversalAsset, User
 
@@ -38,13 +44,15 @@ MODELS = {"assets": UniversalAsset, "users": User, "interactions": Interaction}
 
 
 def validation_outcome(raw: MovieLensRaw) -> dict[str, dict[str, Any]]:
-    """Per table: the sources of valid records, and source -> error locations of rejected ones."""
+    """Per table: the sources of valid records, and source -> error locations of rejected ones,
+    validated in the context the reader gives (dense length, rating scale, snapshot time)."""
+    context = {"dense_dim": raw.dense_dim, "rating_scale": raw.rating_scale, "now": raw.now}
     outcome: dict[str, dict[str, Any]] = {}
     for name, table in raw.tables.items():
         valid, rejected = [], {}
         for record, source in zip(table.records, table.sources):
             try:
-                MODELS[name].model_validate(record, context={"dense_dim": raw.dense_dim})
+                MODELS[name].model_validate(record, context=context)
             except ValidationError as error:
                 rejected[source] = {e["loc"] for e in error.errors()}
             else:
@@ -78,17 +86,17 @@ def test_100k_fixture_records_failures_and_rejections() -> None:
     assert raw.users.sources == ["u.user:1", "u.user:2", "u.user:3", "u.user:5"]
     assert failures(raw, "users") == {"u.user:4": "expected 5 fields, found 4"}
     # u.data: line 7 lacks its timestamp, line 8 has user "x".
-    assert raw.interactions.sources == [f"u.data:{i}" for i in (1, 2, 3, 4, 5, 6, 9, 10)]
+    assert raw.interactions.sources == [f"u.data:{i}" for i in (1, 2, 3, 4, 5, 6, 9, 10, 11, 12)]
     assert failures(raw, "interactions") == {
         "u.data:7": "expected 4 fields, found 3",
         "u.data:8": "user id 'x' is not a non-negative integer",
     }
 
     outcome = validation_outcome(raw)
-    assert outcome["assets"]["valid"] == ["u.item:1", "u.item:2", "u.item:3", "u.item:7"]
+    # line 4: title "unknown", no release date, so no year and no created_at (like the real
+    # item 267): metadata a real catalogue lacks are optional, the movie is kept
+    assert outcome["assets"]["valid"] == ["u.item:1", "u.item:2", "u.item:3", "u.item:4", "u.item:7"]
     assert outcome["assets"]["rejected"] == {
-        # title "unknown", no release date: no year, hence no created_at either (like item 267)
-        "u.item:4": {("created_at",), ("attributes", "movie", "year")},
         "u.item:8": {("dense_features", 1)},  # genre flag "x"
         "u.item:9": {("created_at",)},  # release date "31-Foo-1994"
     }
@@ -101,6 +109,8 @@ def test_100k_fixture_records_failures_and_rejections() -> None:
     assert outcome["interactions"]["rejected"] == {
         "u.data:6": {("value",)},  # rating "five"
         "u.data:9": {("timestamp",)},  # timestamp "abc"
+        "u.data:11": {("value",)},  # rating 9: above 5
+        "u.data:12": {("value",)},  # rating 2.5: not a whole star
     }
 
 
@@ -166,16 +176,16 @@ def test_1m_fixture_records_failures_and_rejections() -> None:
     }
     assert raw.users.sources == ["users.dat:1", "users.dat:2", "users.dat:4"]
     assert failures(raw, "users") == {"users.dat:3": "expected 5 fields, found 3"}
-    assert raw.interactions.sources == [f"ratings.dat:{i}" for i in range(1, 6)]
+    assert raw.interactions.sources == [f"ratings.dat:{i}" for i in (1, 2, 3, 4, 5, 8)]
     assert failures(raw, "interactions") == {
         "ratings.dat:6": "expected 4 fields, found 2",
         "ratings.dat:7": "item id 'x' is not a non-negative integer",
     }
 
     outcome = validation_outcome(raw)
-    assert outcome["assets"]["valid"] == ["movies.dat:1", "movies.dat:2", "movies.dat:3"]
+    # "No Year Here" (line 4) has no year, hence no created_at: both optional, the movie is kept
+    assert outcome["assets"]["valid"] == ["movies.dat:1", "movies.dat:2", "movies.dat:3", "movies.dat:4"]
     assert outcome["assets"]["rejected"] == {
-        "movies.dat:4": {("created_at",), ("attributes", "movie", "year")},  # "No Year Here"
         "movies.dat:7": {("attributes", "movie", "genre")},  # empty genre list
     }
     assert outcome["users"] == {
@@ -184,7 +194,8 @@ def test_1m_fixture_records_failures_and_rejections() -> None:
     }
     assert outcome["interactions"] == {
         "valid": [f"ratings.dat:{i}" for i in range(1, 5)],
-        "rejected": {"ratings.dat:5": {("value",)}},  # rating "bad"
+        # rating "bad"; rating 6, above 5
+        "rejected": {"ratings.dat:5": {("value",)}, "ratings.dat:8": {("value",)}},
     }
 
 
@@ -223,7 +234,7 @@ def test_latest_fixture_records_failures_and_rejections() -> None:
     }
     undecodable = raw.assets.parse_failures[0]
     assert undecodable.raw == "5,Broken \\xe9 Bytes (1999),Drama"
-    assert raw.interactions.sources == [f"ratings.csv:{i}" for i in range(2, 7)]
+    assert raw.interactions.sources == [f"ratings.csv:{i}" for i in (2, 3, 4, 5, 6, 10, 11)]
     assert failures(raw, "interactions") == {
         "ratings.csv:7": "not valid utf-8: invalid start byte at byte 13",
         "ratings.csv:8": "expected 4 fields, found 2",
@@ -236,14 +247,13 @@ def test_latest_fixture_records_failures_and_rejections() -> None:
     assert raw.users.sources == ["ratings.csv:2", "ratings.csv:4", "ratings.csv:6"]
 
     outcome = validation_outcome(raw)
-    assert outcome["assets"]["valid"] == [f"movies.csv:{i}" for i in (2, 3, 4, 10)]
-    assert outcome["assets"]["rejected"] == {
-        "movies.csv:5": {("created_at",), ("attributes", "movie", "year")},  # "Orbitals"
-    }
+    # "Orbitals" (line 5) has no year: kept, with neither year nor created_at
+    assert outcome["assets"] == {"valid": [f"movies.csv:{i}" for i in (2, 3, 4, 5, 10)], "rejected": {}}
     assert outcome["users"] == {"valid": raw.users.sources, "rejected": {}}
     assert outcome["interactions"] == {
         "valid": [f"ratings.csv:{i}" for i in (2, 3, 4, 6)],
-        "rejected": {"ratings.csv:5": {("value",)}},  # rating "five"
+        # rating "five"; 5.5 above 5; 0.25 not a half star
+        "rejected": {f"ratings.csv:{i}": {("value",)} for i in (5, 10, 11)},
     }
 
 
@@ -369,7 +379,7 @@ def test_download_verifies_checksum_then_unzips(tmp_path: Path, fake_urlopen: li
     folder = download_movielens("100k", tmp_path, expected_sha256=sha256.upper())
     assert fake_urlopen == ["https://files.grouplens.org/datasets/movielens/ml-100k.zip"]
     assert folder == tmp_path / "ml-100k"
-    assert len(load_movielens(folder).interactions.records) == 8
+    assert len(load_movielens(folder).interactions.records) == 10  # the fixture's 12 lines less 2 unparseable
 
 
 def test_download_checksum_mismatch_names_both_hashes(
@@ -452,12 +462,18 @@ def test_shared_ml_100k() -> None:
     assert len({r["user_id"] for r in raw.interactions.records}) == 943
     assert len({r["item_id"] for r in raw.interactions.records}) == 1_682
     outcome = validation_outcome(raw)
-    assert len(outcome["interactions"]["valid"]) == 100_000
-    assert len(outcome["users"]["valid"]) == 943
-    # Item 267 is "unknown|||" in u.item: no title year, no release date, so no year.
-    assert outcome["assets"]["rejected"] == {
-        "u.item:267": {("created_at",), ("attributes", "movie", "year")}
-    }
+    # Every record of the official files is accepted: all 100,000 ratings are on 1-5, and item
+    # 267 ("unknown|||" in u.item: no title year, no release date) is kept without year or
+    # created_at, so its 9 ratings are kept too.
+    assert {name: len(o["valid"]) for name, o in outcome.items()} == {
+        "assets": 1_682, "users": 943, "interactions": 100_000,
+    }  # fmt: skip
+    item_267 = raw.assets.records[raw.assets.sources.index("u.item:267")]
+    assert (item_267["title"], item_267["created_at"], item_267["attributes"]["year"]) == ("unknown", None, None)
+    assert sum(r["item_id"] == "ml-100k:item:267" for r in raw.interactions.records) == 9
+    # release dates run to 23 Oct 1998 (items 315 and 1432), after the last rating (22 Apr 1998),
+    # so "now" cannot be the end of the rating window
+    assert raw.now == SNAPSHOT_TIMES["100k"] > datetime(1998, 10, 24, tzinfo=timezone.utc)
 
 
 # movies.csv titles with no trailing "(YYYY)" (e.g. "Babylon 5", "Black Mirror",
@@ -480,10 +496,39 @@ def test_shared_ml_latest_small() -> None:
     assert [t.parse_failures for t in raw.tables.values()] == [[], [], []]
     assert {r["value"] for r in raw.interactions.records} == {x / 2 for x in range(1, 11)}
     outcome = validation_outcome(raw)
-    assert len(outcome["interactions"]["valid"]) == 100_836
-    assert len(outcome["users"]["valid"]) == 610
-    rejected_ids = {
-        int(raw.assets.records[raw.assets.sources.index(s)]["asset_id"].rsplit(":", 1)[1])
-        for s in outcome["assets"]["rejected"]
+    assert {name: len(o["valid"]) for name, o in outcome.items()} == {
+        "assets": 9_742, "users": 610, "interactions": 100_836,
+    }  # fmt: skip
+    without_year = {
+        int(record["asset_id"].rsplit(":", 1)[1])
+        for record in raw.assets.records if record["attributes"]["year"] is None
     }
-    assert rejected_ids == LATEST_SMALL_WITHOUT_YEAR
+    assert without_year == LATEST_SMALL_WITHOUT_YEAR  # kept, with neither year nor created_at
+    # README.txt: "This dataset was generated on September 26, 2018."
+    assert raw.now == datetime(2018, 9, 27, tzinfo=timezone.utc)
+
+
+# --------------------------------------------------------------------------- scale and time
+
+
+@pytest.mark.parametrize(("variant", "on_scale", "off_scale"), [
+    ("100k", [1.0, 3.0, 5.0], [0.0, 0.5, 2.5, 5.5, 9.0]),
+    ("1m", [1.0, 5.0], [0.0, 4.5, 6.0]),
+    ("latest", [0.5, 2.5, 3.5, 5.0], [0.0, 0.25, 3.7, 5.5]),
+])
+def test_rating_scales_are_the_readmes(variant: str, on_scale: list[float], off_scale: list[float]) -> None:
+    scale = RATING_SCALES[variant]
+    assert [scale.contains(v) for v in on_scale] == [True] * len(on_scale)
+    assert [scale.contains(v) for v in off_scale] == [False] * len(off_scale)
+
+
+def test_snapshot_time_is_a_constant_or_the_readme_date_never_the_clock(tmp_path: Path) -> None:
+    shutil.copytree(FIXTURES / "latest", tmp_path / "latest")
+    first = load_movielens(tmp_path / "latest")
+    assert first.now == SNAPSHOT_TIMES["latest"] == datetime(2018, 9, 27, tzinfo=timezone.utc)
+    # a newer release names its own day in README.txt: the end of that day (UTC)
+    (tmp_path / "latest" / "README.txt").write_text(
+        "Some text. This dataset was generated on March 4, 2024.\n", encoding="utf-8")
+    assert snapshot_time(tmp_path / "latest", "latest") == datetime(2024, 3, 5, tzinfo=timezone.utc)
+    # the fixture's 100K files carry no README: the constant, the same on every call
+    assert load_movielens(FIXTURES / "100k").now == load_movielens(FIXTURES / "100k").now == SNAPSHOT_TIMES["100k"]

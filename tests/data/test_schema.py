@@ -19,6 +19,7 @@ from hermes_core.data.schema import (
     Interaction,
     KnowledgeTriple,
     LoggedRequest,
+    RatingScale,
     TextQuery,
     UniversalAsset,
     User,
@@ -131,6 +132,20 @@ def test_unexpected_field_is_rejected() -> None:
     assert error_types(error) == ["extra_forbidden"]
 
 
+def test_metadata_a_real_catalogue_lacks_are_optional() -> None:
+    # MovieLens 100K's item 267: title "unknown", no release date, no year
+    record = asset(title="unknown", created_at=None, attributes={"domain": "movie", "genre": "unknown"})
+    parsed = UniversalAsset.model_validate(record, context=CONTEXT)
+    assert (parsed.title, parsed.created_at, parsed.attributes.year) == ("unknown", None, None)
+    # a year that is there must still be a plausible one, and a date a date
+    with pytest.raises(ValidationError) as error:
+        UniversalAsset.model_validate(asset(attributes={**ATTRIBUTES["movie"], "year": 1700}), context=CONTEXT)
+    assert error_types(error) == ["greater_than_equal"]
+    with pytest.raises(ValidationError) as error:
+        UniversalAsset.model_validate(asset(created_at="31-Foo-1994"), context=CONTEXT)
+    assert error_types(error) == ["datetime_from_date_parsing"]
+
+
 def test_product_price_must_be_positive() -> None:
     attributes = {**ATTRIBUTES["product"], "price": 0.0}
     with pytest.raises(ValidationError) as error:
@@ -184,6 +199,43 @@ def test_non_finite_value_is_rejected(value: float) -> None:
     with pytest.raises(ValidationError) as error:
         Interaction.model_validate(event("rating", value=value), context=CONTEXT)
     assert error_types(error) == ["finite_number"]
+
+
+WHOLE_STARS = RatingScale(1.0, 5.0, 1.0)  # MovieLens 100K and 1M
+HALF_STARS = RatingScale(0.5, 5.0, 0.5)  # MovieLens latest
+
+
+@pytest.mark.parametrize(("scale", "value"), [(WHOLE_STARS, 9.0), (WHOLE_STARS, 0.0), (WHOLE_STARS, 2.5),
+                                              (HALF_STARS, 0.0), (HALF_STARS, 5.5), (HALF_STARS, 3.25)])
+def test_rating_off_the_source_scale_is_rejected_naming_field_and_scale(scale: RatingScale, value: float) -> None:
+    with pytest.raises(ValidationError) as error:
+        Interaction.model_validate(event("rating", value=value), context={**CONTEXT, "rating_scale": scale})
+    (problem,) = error.value.errors()
+    assert problem["loc"] == ("value",)
+    assert f"rating {value:g} outside the source's rating scale ({scale.low:g} to 5 in steps of {scale.step:g})" \
+        in problem["msg"]
+
+
+@pytest.mark.parametrize(("scale", "value"), [(WHOLE_STARS, 1.0), (WHOLE_STARS, 5.0), (HALF_STARS, 0.5),
+                                              (HALF_STARS, 3.5), (HALF_STARS, 5.0)])
+def test_rating_on_the_scale_is_accepted(scale: RatingScale, value: float) -> None:
+    parsed = Interaction.model_validate(event("rating", value=value), context={**CONTEXT, "rating_scale": scale})
+    assert parsed.value == value
+
+
+def test_rating_scale_applies_to_ratings_only_and_only_with_a_scale() -> None:
+    # a conversion's value (revenue) is no rating; and without a scale any finite rating passes
+    conversion = Interaction.model_validate(event("conversion", value=49.9), context={**CONTEXT, "rating_scale": WHOLE_STARS})
+    assert conversion.value == 49.9
+    assert Interaction.model_validate(event("rating", value=9.0), context=CONTEXT).value == 9.0
+
+
+def test_rating_scale_needs_a_positive_step_and_an_ordered_range() -> None:
+    with pytest.raises(ValueError, match="step > 0"):
+        RatingScale(1.0, 5.0, 0.0)
+    with pytest.raises(ValueError, match="low <= high"):
+        RatingScale(5.0, 1.0, 1.0)
+    assert str(HALF_STARS) == "0.5 to 5 in steps of 0.5"
 
 
 def test_negative_position_is_rejected() -> None:
@@ -252,12 +304,12 @@ def test_readable_type_of_known_fields() -> None:
     # Optional[Literal[...]]: the Literal's values, then "(optional)" for the "| None"
     assert of(UniversalAsset, "creator_cohort") == "one of: mainstream, independent (optional)"
     assert of(UniversalAsset, "asset_id") == "str"  # NonEmptyText: the constraints go to their own column
-    assert of(UniversalAsset, "created_at") == "datetime"
+    assert of(UniversalAsset, "created_at") == "datetime (optional)"  # a real catalogue may not know it
     assert of(User, "created_at") == "datetime (optional)"
     assert of(User, "features") == "dict[str, float]"
     assert of(Interaction, "position") == "int (optional)"
     assert of(LoggedRequest, "candidate_item_ids") == "list[str]"
-    assert of(MovieAttributes, "year") == "int"
+    assert of(MovieAttributes, "year") == "int (optional)"
     assert of(UniversalAsset, "attributes") == "MovieAttributes | MusicAttributes | ProductAttributes | NewsAttributes"
 
 
@@ -266,7 +318,8 @@ def test_field_constraints_of_known_fields() -> None:
 
     assert field_constraints(Interaction, "propensity") == "> 0; ≤ 1"          # Field(gt=0.0, le=1.0)
     assert field_constraints(Interaction, "position") == "≥ 0"                 # Field(ge=0)
-    assert field_constraints(Interaction, "value") == "finite"                 # allow_inf_nan=False
+    assert field_constraints(Interaction, "value") == \
+        "finite; a rating on the source's `rating_scale`"                         # + the _rating_on_scale validator
     assert field_constraints(Interaction, "timestamp") == "not after `now`"    # the _not_in_future validator
     assert field_constraints(Interaction, "request_id") == ""                  # nothing beyond the type
     assert field_constraints(MovieAttributes, "year") == "≥ 1870; ≤ 2100"

@@ -7,7 +7,6 @@ The content hash itself is tested in ``test_store_hashing.py``; point-in-time re
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from hermes_core.data.store import (
     IntegrityError,
     InvalidSnapshotError,
     MissingColumnError,
+    NoCurrentVersionError,
     ProvenanceMismatchWarning,
     TableNotFoundError,
     VersionNotFoundError,
@@ -44,10 +44,28 @@ def test_rewriting_same_content_is_idempotent(tmp_path: Path) -> None:
 
     again = store.write_snapshot({"users": users_frame()}, params={"seed": 1})
 
-    assert again == first  # same created_at: the stored manifest, not a new one
+    assert again == first  # the stored manifest, not a new one
     assert {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir()} == before
     assert store.versions() == [first.version]
-    assert [p.name for p in tmp_path.iterdir()] == [first.version]  # no temp folder left
+    # the version and the pointer to it, no temp folder or file left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["CURRENT", first.version]
+    assert (tmp_path / "CURRENT").read_text() == f"{first.version}\n"
+
+
+def test_the_same_tables_written_twice_give_byte_identical_stores(tmp_path: Path) -> None:
+    # nothing in a version or in CURRENT depends on when it was written
+    tables = {"users": users_frame(), "mixed": mixed_frame()}
+    first = FeatureStore(tmp_path / "a").write_snapshot(tables, params={"seed": 1}, description="d")
+    second = FeatureStore(tmp_path / "b").write_snapshot(tables, params={"seed": 1}, description="d")
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    assert first == second
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+    assert sorted(files(tmp_path / "a")) == ["CURRENT", f"{first.version}/manifest.json",
+                                             f"{first.version}/mixed.parquet", f"{first.version}/users.parquet"]
+    assert "created_at" not in json.loads(files(tmp_path / "a")[f"{first.version}/manifest.json"])
 
 
 def test_idempotent_rewrite_with_other_params_keeps_first_and_warns(tmp_path: Path) -> None:
@@ -129,8 +147,7 @@ def test_manifest_records_rows_schema_and_provenance(tmp_path: Path) -> None:
     }
     assert manifest.params == {"window_days": 7, "weights": [0.5, 0.5], "name": "baseline"}
     assert manifest.description == "first cut"
-    created = datetime.fromisoformat(manifest.created_at)
-    assert created.utcoffset() is not None and created.utcoffset().total_seconds() == 0
+    assert manifest.created_at is None  # no wall clock: a rewrite elsewhere gives the same bytes
 
     on_disk = json.loads((tmp_path / manifest.version / "manifest.json").read_text())
     assert on_disk == manifest.to_dict()
@@ -195,24 +212,32 @@ def test_invalid_snapshots_are_refused(
     assert store.versions() == []
 
 
-def test_versions_are_ordered_by_creation_then_name(tmp_path: Path) -> None:
+def test_versions_are_listed_by_name_and_current_is_the_last_written(tmp_path: Path) -> None:
     store = FeatureStore(tmp_path)
-    written = [
-        store.write_snapshot({"users": users_frame().assign(score=float(i))}, version=name).version
-        for i, name in enumerate(["zeta", "alpha", "mid"])
-    ]
-    assert store.versions() == written  # creation order, not name order
-    assert store.latest() == "mid"
+    for i, name in enumerate(["zeta", "alpha", "mid"]):
+        store.write_snapshot({"users": users_frame().assign(score=float(i))}, version=name)
+    assert store.versions() == ["alpha", "mid", "zeta"]
+    assert store.current() == "mid"  # written last
     assert store.manifest() == store.manifest("mid")
+    pd.testing.assert_frame_equal(store.read_table("users"), users_frame().assign(score=2.0))
+    # rewriting an existing version (nothing is written) makes it the current one again
+    store.write_snapshot({"users": users_frame().assign(score=0.0)}, version="zeta")
+    assert store.current() == "zeta"
+    assert store.read_table("users")["score"].tolist() == [0.0, 0.0, 0.0]
 
-    # Equal creation times fall back to the name; created_at is provenance, not content.
-    for name in ("zeta", "alpha"):
-        path = tmp_path / name / "manifest.json"
-        data = json.loads(path.read_text())
-        data["created_at"] = "2020-01-01T00:00:00.000000+00:00"
-        path.write_text(json.dumps(data))
-    assert store.versions() == ["alpha", "zeta", "mid"]
-    store.verify("alpha")
+
+def test_a_manifest_written_with_a_wall_clock_time_is_still_read(tmp_path: Path) -> None:
+    # manifests written before created_at was dropped carry one; it is kept and changes nothing
+    store = FeatureStore(tmp_path)
+    version = store.write_snapshot({"users": users_frame()}).version
+    path = tmp_path / version / "manifest.json"
+    data = json.loads(path.read_text())
+    data["created_at"] = "2020-01-01T00:00:00.000000+00:00"
+    path.write_text(json.dumps(data))
+    manifest = store.manifest(version)
+    assert manifest.created_at == "2020-01-01T00:00:00.000000+00:00"
+    assert manifest.to_dict() == data
+    store.verify(version)
 
 
 def test_empty_and_unknown_lookups_raise_specific_errors(tmp_path: Path) -> None:
@@ -220,7 +245,7 @@ def test_empty_and_unknown_lookups_raise_specific_errors(tmp_path: Path) -> None
     assert not (tmp_path / "not-yet").exists()  # created lazily
     assert store.versions() == []
     with pytest.raises(EmptyStoreError, match="not-yet"):
-        store.latest()
+        store.current()
     with pytest.raises(EmptyStoreError):
         store.manifest()
 
@@ -231,6 +256,20 @@ def test_empty_and_unknown_lookups_raise_specific_errors(tmp_path: Path) -> None
         store.read_table("clicks")
     with pytest.raises(MissingColumnError, match=f"'users' of version '{version}'.*'age'"):
         store.read_table("users", columns=["user_id", "age"])
+
+
+def test_current_names_its_file_when_missing_or_dangling(tmp_path: Path) -> None:
+    store = FeatureStore(tmp_path)
+    version = store.write_snapshot({"users": users_frame()}).version
+    (tmp_path / "CURRENT").unlink()
+    with pytest.raises(NoCurrentVersionError, match=f"{tmp_path / 'CURRENT'} is missing.*{version}"):
+        store.current()
+    with pytest.raises(LookupError):  # NoCurrentVersionError is a LookupError, like the others
+        store.read_table("users")
+    (tmp_path / "CURRENT").write_text("v-gone\n")
+    with pytest.raises(NoCurrentVersionError, match=f"names version 'v-gone'.*{version}"):
+        store.current()
+    pd.testing.assert_frame_equal(store.read_table("users", version), users_frame())  # named: still read
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,14 +1,19 @@
-"""The stage's inputs read from the store: cold items free of interactions, the MovieLens cold split."""
+"""The stage's inputs read from the store: cold items free of interactions, the MovieLens cold split,
+and exactly the store version the ingest stage wrote."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from hermes_core.data.store import FeatureStore
 from hermes_core.encode.inputs import load_inputs
+from hermes_core.workspace import Workspace
 
 
 def test_world_inputs_keep_cold_items_free_of_interactions(world_stage: dict[str, Any]) -> None:
@@ -36,3 +41,23 @@ def test_movielens_inputs_are_text_only_with_a_seeded_cold_split(movielens_run: 
     assert not inputs.items.is_cold[inputs.positives["item_row"]].any()
     assert inputs.items.is_cold[inputs.heldout_ratings["item_row"]].all()
     assert load_inputs(params, workspace).items.is_cold.tolist() == inputs.items.is_cold.tolist()  # seeded
+
+
+def test_inputs_come_from_the_version_ingest_wrote_not_the_newest(world_stage: dict[str, Any],
+                                                                  tmp_path: Path) -> None:
+    params, ingested = world_stage["params"], world_stage["workspace"]
+    workspace = Workspace(tmp_path)
+    for folder in ("store", "world"):
+        shutil.copytree(ingested.data / folder, workspace.data / folder)
+    store = FeatureStore(workspace.store)
+    pinned = store.current()  # data/store/CURRENT, written by the ingest stage
+    # a version written after it, without a single click, whose name also sorts after it
+    tables = {name: store.read_table(name, pinned) for name in store.manifest(pinned).tables}
+    tables["interactions"] = tables["interactions"][tables["interactions"]["event_type"] != "click"]
+    store.write_snapshot(tables, version="v-zzzz-written-later")
+    (workspace.store / "CURRENT").write_text(f"{pinned}\n", encoding="ascii")  # what ingest recorded
+    positives = load_inputs(params, workspace).positives
+    assert len(positives) == len(world_stage["inputs"].positives) > 0  # the clicks of the pinned version
+    (workspace.store / "CURRENT").unlink()
+    with pytest.raises(FileNotFoundError, match=f"{workspace.store / 'CURRENT'} does not name a stored version"):
+        load_inputs(params, workspace)

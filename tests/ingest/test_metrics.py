@@ -1,5 +1,5 @@
 """``metrics/ingest.json`` and the diagnostics, on the MovieLens 100K fixture (numbers worked out
-by hand from its 24 lines) and on the tiny world (numbers recomputed independently from the
+by hand from its 26 lines) and on the tiny world (numbers recomputed independently from the
 accepted tables)."""
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ def test_metrics_table_formats_each_kind_of_number() -> None:
 def test_movielens_metrics_by_hand(movielens_stage: IngestStageResult, tmp_path: Path) -> None:
     metrics = ingest_metrics(movielens_stage)
     assert list(metrics) == METRIC_KEYS
-    # accepted: movies 1, 2, 3, 7; users 1, 2; ratings u1: 1, 2, 7 and u2: 1, 3 (5 distinct pairs)
+    # accepted: movies 1, 2, 3, 4, 7; users 1, 2; ratings u1: 1, 2, 4, 7 and u2: 1, 3 (6 distinct pairs)
     assert metrics == {
-        "records_in": 24, "records_accepted": 11, "records_quarantined": 13,
-        "quarantine_share": pytest.approx(13 / 24),
+        "records_in": 26, "records_accepted": 13, "records_quarantined": 13,
+        "quarantine_share": pytest.approx(13 / 26),
         "injected_recovered_share": None,  # nothing injected into real files
-        "users": 2, "items": 4, "interactions": 5,
-        "density": pytest.approx(5 / (2 * 4)),
-        # top 10% of 4 items: max(1, round(0.4)) = 1 item, movie 1 with 2 of the 5 ratings
-        "top10pct_share": pytest.approx(2 / 5),
+        "users": 2, "items": 5, "interactions": 6,
+        "density": pytest.approx(6 / (2 * 5)),
+        # top 10% of 5 items: max(1, round(0.5)) = 1 item, movie 1 with 2 of the 6 ratings
+        "top10pct_share": pytest.approx(2 / 6),
     }
     write_metrics(Workspace(tmp_path), "ingest", metrics)  # refuses more than 12 numbers or any non-number
 
@@ -47,10 +47,11 @@ def test_movielens_diagnostics(movielens_stage: IngestStageResult, tmp_path: Pat
     assert diagnostics["source"] == "movielens-100k"
     assert diagnostics["store_version"] == movielens_stage.manifest.version
     assert diagnostics["tables"] == movielens_stage.result.counts
-    assert diagnostics["quarantine_by_reason"] == {"unknown_item": 1, "unparseable": 5, "wrong_type": 7}
+    assert diagnostics["quarantine_by_reason"] == {"out_of_range": 2, "unparseable": 5, "wrong_type": 6}
     assert diagnostics["injected"] is None and diagnostics["world"] is None
     assert diagnostics["profile"]["event_type"] == "rating"
-    assert diagnostics["profile"]["rating_counts"] == {"2": 1, "3": 1, "4": 2, "5": 1}
+    # the accepted ratings 5, 3, 4, 2, 1, 4 (u.data lines 1-5 and 10)
+    assert diagnostics["profile"]["rating_counts"] == {"1": 1, "2": 1, "3": 1, "4": 2, "5": 1}
     assert set(diagnostics["seconds"]) == {"source", "validate", "store"}
     workspace = Workspace(tmp_path)
     write_diagnostics(workspace, "ingest", diagnostics)

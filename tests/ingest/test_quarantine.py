@@ -1,9 +1,9 @@
 """The quarantine's tables and the injected-record check.
 
-The MovieLens 100K fixture's 24 lines hold 13 defects (see ``tests/data/test_reader_movielens.py``):
-assets 9 lines, 5 quarantined (2 unparseable, 3 wrong type); users 5, 3 quarantined
-(1 unparseable, 2 wrong type); ratings 10, 5 quarantined (2 unparseable, 2 wrong type, 1 about
-the unknown item 4, whose own line was quarantined).
+The MovieLens 100K fixture's 26 lines hold 13 defects (see ``tests/data/test_reader_movielens.py``):
+assets 9 lines, 4 quarantined (2 unparseable, 2 wrong type; item 4, "unknown" without a date or
+year, is kept); users 5, 3 quarantined (1 unparseable, 2 wrong type); ratings 12, 6 quarantined
+(2 unparseable, 2 wrong type, 2 off the 1-5 scale of whole stars: 9 and 2.5).
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from hermes_core.world.export import InjectedRecord
 def test_counts_table_gives_the_quarantined_share_per_table(movielens_stage: IngestStageResult) -> None:
     table = counts_table(movielens_stage.result)
     assert table[["in", "accepted", "quarantined"]].to_dict(orient="index") == {
-        "assets": {"in": 9, "accepted": 4, "quarantined": 5},
+        "assets": {"in": 9, "accepted": 5, "quarantined": 4},
         "users": {"in": 5, "accepted": 2, "quarantined": 3},
-        "interactions": {"in": 10, "accepted": 5, "quarantined": 5},
+        "interactions": {"in": 12, "accepted": 6, "quarantined": 6},
     }
-    # 5 / 9 = 55.56 %, 3 / 5 = 60 %, 5 / 10 = 50 %
-    assert table["quarantined (%)"].tolist() == [55.56, 60.0, 50.0]
+    # 4 / 9 = 44.44 %, 3 / 5 = 60 %, 6 / 12 = 50 %
+    assert table["quarantined (%)"].tolist() == [44.44, 60.0, 50.0]
 
 
 def test_counts_table_leaves_the_share_of_an_empty_table_undefined() -> None:
@@ -43,18 +43,18 @@ def test_counts_table_leaves_the_share_of_an_empty_table_undefined() -> None:
 
 
 def test_reasons_table_most_frequent_first(movielens_stage: IngestStageResult) -> None:
-    # wrong type 3 + 2 + 2, unparseable 2 + 1 + 2, unknown item 1
-    assert reasons_table(movielens_stage.result)["records"].to_dict() == {"wrong_type": 7, "unparseable": 5,
-                                                                          "unknown_item": 1}
+    # wrong type 2 + 2 + 2, unparseable 2 + 1 + 2, out of range 2 (ratings 9 and 2.5)
+    assert reasons_table(movielens_stage.result)["records"].to_dict() == {"wrong_type": 6, "unparseable": 5,
+                                                                          "out_of_range": 2}
 
 
 def test_quarantine_examples_take_the_first_records_of_each_reason(movielens_stage: IngestStageResult) -> None:
     examples = quarantine_examples(movielens_stage.result, 1)
     # the first line of each reason in quarantine order: assets first, then users, then ratings
     assert list(zip(examples["reason"], examples["source"])) == [
-        ("unparseable", "u.item:5"), ("wrong_type", "u.item:4"), ("unknown_item", "u.data:5")]
+        ("unparseable", "u.item:5"), ("wrong_type", "u.item:8"), ("out_of_range", "u.data:11")]
     assert examples["raw"].str.len().max() <= 80
-    assert len(quarantine_examples(movielens_stage.result, 2)) == 5  # 2 unparseable, 2 wrong type, the 1 unknown item
+    assert len(quarantine_examples(movielens_stage.result, 2)) == 6  # 2 of each of the 3 reasons
     assert len(quarantine_examples(movielens_stage.result, 0)) == 3  # at least one of each
     empty = IngestResult(tables={}, quarantine=pd.DataFrame(), counts={})
     assert list(quarantine_examples(empty, 2).columns) == ["table", "source", "reason", "messages", "raw"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,18 @@ def test_configured_movielens_folder_missing_is_an_error_naming_the_parameter(tm
         load_source(params, Workspace(tmp_path / "out"))
     assert str(tmp_path / "nowhere") in str(error.value)
     assert "data.movielens_path" in str(error.value)
+
+
+def test_movielens_source_is_validated_against_its_snapshot_time_and_scale(tmp_path: Path) -> None:
+    from hermes_core.data.readers.movielens import RATING_SCALES, SNAPSHOT_TIMES
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "movielens" / "100k"
+    params = HermesParams.model_validate({"data": {"source": "movielens-100k", "movielens_path": str(fixture)}})
+    loaded = load_source(params, Workspace(tmp_path))
+    # never the wall clock: the end of 2015, after every date of the 100K files
+    assert loaded.now == SNAPSHOT_TIMES["100k"] == datetime(2016, 1, 1, tzinfo=timezone.utc)
+    assert loaded.rating_scale == RATING_SCALES["100k"]
+    assert (loaded.rating_scale.low, loaded.rating_scale.high, loaded.rating_scale.step) == (1.0, 5.0, 1.0)
 
 
 def test_world_source_writes_its_raw_logs_and_the_injected_list(world_stage: IngestStageResult,

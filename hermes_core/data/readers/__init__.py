@@ -5,7 +5,9 @@ Each reader maps a public dataset's files to raw records for the universal schem
 that runs them (e.g. the OPE experiments on Open Bandit in :mod:`hermes_core.ope`).
 
 - :mod:`~hermes_core.data.readers.movielens`: MovieLens 100K, 1M and latest(-small), with
-  :mod:`~hermes_core.data.readers.movielens_lines` (file -> lines, fields, parse failures) and
+  :mod:`~hermes_core.data.readers.movielens_lines` (file -> lines, fields, parse failures),
+  :mod:`~hermes_core.data.readers.movielens_variants` (what each variant's README says: files,
+  genres, rating scale, when it was taken) and
   :mod:`~hermes_core.data.readers.movielens_download` (the official archives, checksummed);
 - :mod:`~hermes_core.data.readers.open_bandit`: the Open Bandit Dataset's logged bandit feedback.
 """

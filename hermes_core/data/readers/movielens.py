@@ -21,9 +21,10 @@ File formats (GroupLens READMEs):
   There is no user file: users are derived from the ratings.
 
 This module maps fields to records; :mod:`~hermes_core.data.readers.movielens_lines` turns a file
-into lines and fields, and :mod:`~hermes_core.data.readers.movielens_download` fetches the
-official archives (re-exported here: ``download_movielens``, ``ChecksumMismatchError``,
-``DOWNLOAD_URLS``, like ``MovieLensFormatError``).
+into lines and fields, :mod:`~hermes_core.data.readers.movielens_variants` holds what each
+variant's README says (files, genres, rating scale, when it was taken) and
+:mod:`~hermes_core.data.readers.movielens_download` fetches the official archives (their names
+are re-exported here: ``download_movielens``, ``GENRES_100K``, ``RATING_SCALES`` ...).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from hermes_core.data.raw import RawTable
 from hermes_core.data.readers.movielens_download import (  # noqa: F401  (re-exported)
@@ -51,46 +52,20 @@ from hermes_core.data.readers.movielens_lines import (  # noqa: F401  (error re-
     split_csv,
     splitter,
 )
+from hermes_core.data.readers.movielens_variants import (  # noqa: F401  (re-exported)
+    GENRES,
+    GENRES_1M,
+    GENRES_100K,
+    GENRES_LATEST,
+    OCCUPATIONS_1M,
+    RATING_SCALES,
+    REQUIRED_FILES,
+    SNAPSHOT_TIMES,
+    VARIANTS,
+    Variant,
+    snapshot_time,
+)
 
-Variant = Literal["100k", "1m", "latest"]
-VARIANTS: tuple[str, ...] = ("100k", "1m", "latest")
-
-GENRES_100K: tuple[str, ...] = (
-    "unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-    "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance",
-    "Sci-Fi", "Thriller", "War", "Western",
-)  # fmt: skip
-"""The 19 genre flags of ``u.item``, in column order (``u.genre``)."""
-
-GENRES_1M: tuple[str, ...] = GENRES_100K[1:]
-"""The 18 genres of ``movies.dat`` (ml-1m README), alphabetical."""
-
-GENRES_LATEST: tuple[str, ...] = (
-    "Action", "Adventure", "Animation", "Children", "Comedy", "Crime", "Documentary", "Drama",
-    "Fantasy", "Film-Noir", "Horror", "IMAX", "Musical", "Mystery", "Romance", "Sci-Fi",
-    "Thriller", "War", "Western", "(no genres listed)",
-)  # fmt: skip
-"""The 20 genres found in ml-latest(-small) ``movies.csv``: its README's list, spelled as the
-file spells them ("Children", not "Children's"), plus "IMAX", which the file uses but the README
-omits."""
-
-GENRES: dict[str, tuple[str, ...]] = {"100k": GENRES_100K, "1m": GENRES_1M, "latest": GENRES_LATEST}
-
-REQUIRED_FILES: dict[str, tuple[str, ...]] = {
-    "100k": ("u.data", "u.item", "u.user"),
-    "1m": ("ratings.dat", "movies.dat", "users.dat"),
-    "latest": ("ratings.csv", "movies.csv"),
-}
-
-OCCUPATIONS_1M: dict[str, str] = {
-    "0": "other", "1": "academic/educator", "2": "artist", "3": "clerical/admin",
-    "4": "college/grad student", "5": "customer service", "6": "doctor/health care",
-    "7": "executive/managerial", "8": "farmer", "9": "homemaker", "10": "K-12 student",
-    "11": "lawyer", "12": "programmer", "13": "retired", "14": "sales/marketing",
-    "15": "scientist", "16": "self-employed", "17": "technician/engineer",
-    "18": "tradesman/craftsman", "19": "unemployed", "20": "writer",
-}  # fmt: skip
-"""``users.dat`` occupation codes (ml-1m README)."""
 
 CREATOR_ID = "ml:creator:unknown"
 CREATOR_NAME = "unknown"  # MovieLens names no director or studio
@@ -105,7 +80,9 @@ class MovieLensRaw:
     """Raw MovieLens tables, ready for ``hermes_core.data.schema`` validation.
 
     ``dense_dim`` (= ``len(genres)``) is the length of every asset's ``dense_features`` (the
-    genre multi-hot vector in ``genres`` order): pass it as the ``dense_dim`` validation context.
+    genre multi-hot vector in ``genres`` order), ``rating_scale`` the ratings the variant allows
+    and ``now`` when it was taken (:func:`snapshot_time`): pass the three as the validation
+    context of :mod:`hermes_core.data.schema`.
     """
 
     assets: RawTable
@@ -115,6 +92,8 @@ class MovieLensRaw:
     genres: list[str]
     dense_dim: int
     root: Path
+    rating_scale: RatingScale
+    now: datetime
 
     @property
     def tables(self) -> dict[str, RawTable]:
@@ -191,6 +170,8 @@ def load_movielens(path: str | Path, variant: Variant | None = None) -> MovieLen
         genres=genres,
         dense_dim=len(genres),
         root=root,
+        rating_scale=RATING_SCALES[variant],
+        now=snapshot_time(root, variant),
     )
 
 
@@ -392,8 +373,9 @@ def _movie(
 ) -> dict[str, Any]:
     """The raw asset record of one movie (see :func:`load_movielens` for the mapping).
 
-    A missing year is left as ``None`` (and a missing genre list gives genre ``None``) so that
-    validation rejects the record and names the field.
+    A missing year stays ``None`` and so does ``created_at`` then (the schema accepts both:
+    MovieLens 100K's item 267 has neither); a missing genre list gives genre ``None``, which
+    validation rejects, naming the field.
     """
     match = _TITLE_YEAR.search(raw_title)
     title = (raw_title[: match.start()] if match else raw_title).strip()

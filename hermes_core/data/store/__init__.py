@@ -3,8 +3,10 @@
 One job per module:
 
 - :mod:`~hermes_core.data.store.snapshots`: :class:`FeatureStore`, which writes a set of tables
-  as one immutable version (atomically) and reads, lists and verifies versions;
+  as one immutable version (atomically), records it as the store's ``CURRENT`` version, and
+  reads, lists and verifies versions;
 - :mod:`~hermes_core.data.store.manifest`: the layout on disk and what ``manifest.json`` records;
+- :mod:`~hermes_core.data.store.files`: write-once files, directory syncs, the ``CURRENT`` pointer;
 - :mod:`~hermes_core.data.store.preparation`: checks the tables, names and params of a write and
   encodes each table to Parquet;
 - :mod:`~hermes_core.data.store.hashing`: the canonical content hash (scheme ``hermes-store/1``)
@@ -26,6 +28,7 @@ from hermes_core.data.store.errors import (
     IntegrityError,
     InvalidSnapshotError,
     MissingColumnError,
+    NoCurrentVersionError,
     NullTimeError,
     ProvenanceMismatchWarning,
     StoreError,
@@ -35,11 +38,12 @@ from hermes_core.data.store.errors import (
     VersionNotFoundError,
 )
 from hermes_core.data.store.hashing import HASH_SCHEME
-from hermes_core.data.store.manifest import MANIFEST_FILE, SnapshotManifest, TableManifest
+from hermes_core.data.store.manifest import CURRENT_FILE, MANIFEST_FILE, SnapshotManifest, TableManifest
 from hermes_core.data.store.point_in_time import FEATURE_SUFFIX, labels_as_of, point_in_time_join
 from hermes_core.data.store.snapshots import FeatureStore
 
 __all__ = [
+    "CURRENT_FILE",
     "FEATURE_SUFFIX",
     "HASH_SCHEME",
     "MANIFEST_FILE",
@@ -51,6 +55,7 @@ __all__ = [
     "IntegrityError",
     "InvalidSnapshotError",
     "MissingColumnError",
+    "NoCurrentVersionError",
     "NullTimeError",
     "ProvenanceMismatchWarning",
     "SnapshotManifest",

@@ -16,6 +16,7 @@ __all__ = [
     "IntegrityError",
     "InvalidSnapshotError",
     "MissingColumnError",
+    "NoCurrentVersionError",
     "NullTimeError",
     "ProvenanceMismatchWarning",
     "StoreError",
@@ -47,6 +48,10 @@ class EmptyStoreError(StoreError, LookupError):
 
 class VersionNotFoundError(StoreError, LookupError):
     """The requested version does not exist in the store."""
+
+
+class NoCurrentVersionError(StoreError, LookupError):
+    """The store's ``CURRENT`` file, naming the version written last, is missing or names no version."""
 
 
 class TableNotFoundError(StoreError, LookupError):

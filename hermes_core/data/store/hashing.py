@@ -19,8 +19,9 @@ column data is the null mask plus the non-null values in a fixed encoding (littl
 fixed-width values; offsets + bytes for strings; lengths + flattened values for lists; one
 child after another for structs; decoded values plus the dictionary for categoricals). Row
 order, values, column order, arrow types and pandas dtypes (``int64`` vs ``Int64``) all change
-the hash; chunking, row groups and Parquet encodings do not. ``created_at``, ``params`` and
-``description`` are provenance, not content, and are not hashed.
+the hash; chunking, row groups and Parquet encodings do not. ``params`` and ``description`` are
+provenance, not content, and are not hashed (nor is the wall-clock ``created_at`` of manifests
+written before it was dropped: a version's id never depended on when it was written).
 """
 
 from __future__ import annotations

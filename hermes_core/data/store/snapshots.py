@@ -6,6 +6,10 @@ it, and once written a version never changes: rewriting the same content is a no
 different content under an existing name raises :class:`ImmutableVersionError`. The files of a
 version and its ``manifest.json`` are described in :mod:`hermes_core.data.store.manifest`.
 
+Every write (a rewrite too) records its version in ``root/CURRENT``, and a read that names no
+version reads that one (:meth:`FeatureStore.current`): a pipeline stage reads exactly the version
+its upstream stage wrote, never "the newest", and no clock decides which that is.
+
 A version folder is first written under ``root/.tmp-*`` and then renamed into place, so a
 crash leaves either a whole version or none (plus, at worst, a stray ``.tmp-*`` folder that
 :meth:`FeatureStore.versions` ignores).
@@ -19,7 +23,6 @@ import shutil
 import uuid
 import warnings
 from collections.abc import Mapping
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +37,13 @@ from hermes_core.data.store.errors import (
     IntegrityError,
     InvalidSnapshotError,
     MissingColumnError,
+    NoCurrentVersionError,
     ProvenanceMismatchWarning,
     TableNotFoundError,
     VersionNotFoundError,
 )
-from hermes_core.data.store.manifest import MANIFEST_FILE, SnapshotManifest
+from hermes_core.data.store.files import TMP_PREFIX, fsync_directory, read_current, write_current, write_file
+from hermes_core.data.store.manifest import CURRENT_FILE, MANIFEST_FILE, SnapshotManifest
 from hermes_core.data.store.point_in_time import point_in_time_join
 from hermes_core.data.store.preparation import (
     NAME_PATTERN,
@@ -48,29 +53,6 @@ from hermes_core.data.store.preparation import (
 )
 
 __all__ = ["FeatureStore"]
-
-_TMP_PREFIX = ".tmp-"
-
-
-def _fsync_directory(path: Path) -> None:
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:  # some platforms cannot open directories; durability is best effort there
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
-def _write_file(path: Path, payload: bytes) -> None:
-    with open(path, "xb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
-
 
 class FeatureStore:
     """An append-only store of immutable, content-addressed table snapshots.
@@ -107,8 +89,9 @@ class FeatureStore:
 
         The version id is ``"v-" + content_hash[:16]`` unless ``version`` names it. If that
         version already exists with the same content hash nothing is written and the existing
-        manifest is returned (its ``params``, ``description`` and ``created_at`` are those of
-        the first write; a :class:`ProvenanceMismatchWarning` says so when they differ).
+        manifest is returned (its ``params`` and ``description`` are those of the first write; a
+        :class:`ProvenanceMismatchWarning` says so when they differ). Either way the version
+        becomes the store's current one (``root/CURRENT``, :meth:`current`).
 
         Parameters
         ----------
@@ -152,39 +135,39 @@ class FeatureStore:
 
         target = self.root / version_id
         if target.exists():
-            return self._existing_or_raise(version_id, content_hash, params_copy, description)
+            existing = self._existing_or_raise(version_id, content_hash, params_copy, description)
+            write_current(self.root, version_id)
+            return existing
 
         manifest = SnapshotManifest(
             version=version_id,
             content_hash=content_hash,
             tables={name: table.manifest_entry() for name, table in prepared.items()},
-            created_at=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
             params=params_copy,
             description=str(description),
         )
         self.root.mkdir(parents=True, exist_ok=True)
-        staging = self.root / f"{_TMP_PREFIX}{version_id}-{uuid.uuid4().hex}"
+        staging = self.root / f"{TMP_PREFIX}{version_id}-{uuid.uuid4().hex}"
         staging.mkdir()
         try:
             for table in prepared.values():
-                _write_file(staging / f"{table.name}.parquet", table.parquet_bytes)
+                write_file(staging / f"{table.name}.parquet", table.parquet_bytes)
             manifest_text = json.dumps(manifest.to_dict(), indent=2, sort_keys=True) + "\n"
-            _write_file(staging / MANIFEST_FILE, manifest_text.encode("utf-8"))
-            _fsync_directory(staging)
+            write_file(staging / MANIFEST_FILE, manifest_text.encode("utf-8"))
+            fsync_directory(staging)
             try:
                 # rename() of a directory onto an existing non-empty one fails on POSIX, so a
                 # concurrent writer of the same version can never be overwritten.
                 os.rename(staging, target)
             except OSError:
-                if target.exists():
-                    return self._existing_or_raise(
-                        version_id, content_hash, params_copy, description
-                    )
-                raise
-            _fsync_directory(self.root)
+                if not target.exists():
+                    raise
+                manifest = self._existing_or_raise(version_id, content_hash, params_copy, description)
+            fsync_directory(self.root)
         finally:
             if staging.exists():
                 shutil.rmtree(staging, ignore_errors=True)
+        write_current(self.root, version_id)
         return manifest
 
     def _existing_or_raise(
@@ -219,26 +202,42 @@ class FeatureStore:
         return manifests
 
     def versions(self) -> list[str]:
-        """All versions, oldest first (by ``created_at``, then by name)."""
-        manifests = self._load_manifests()
-        manifests.sort(key=lambda m: (m.created_at_datetime, m.version))
-        return [m.version for m in manifests]
+        """All versions, sorted by name (content-derived ids carry no order; :meth:`current`
+        says which was written last)."""
+        return sorted(m.version for m in self._load_manifests())
 
-    def latest(self) -> str:
-        """The most recently created version.
+    def current(self) -> str:
+        """The version written last: the one named by ``root/CURRENT``.
 
         Raises
         ------
         EmptyStoreError
-            The store holds no version.
+            The store holds no version (and no ``CURRENT``).
+        NoCurrentVersionError
+            ``CURRENT`` is missing, unreadable or names a version that is not in the store.
         """
-        versions = self.versions()
-        if not versions:
-            raise EmptyStoreError(f"feature store at {self.root} holds no version yet")
-        return versions[-1]
+        path = self.root / CURRENT_FILE
+        try:
+            version = read_current(self.root)
+        except (OSError, UnicodeDecodeError) as error:
+            raise NoCurrentVersionError(f"cannot read {path}: {error}") from error
+        if version is None:
+            versions = self.versions()
+            if not versions:
+                raise EmptyStoreError(f"feature store at {self.root} holds no version yet (no {path})")
+            raise NoCurrentVersionError(
+                f"{path} is missing: the store holds {versions} but does not say which was written "
+                "last; write the snapshot again (a rewrite records it) or name a version"
+            )
+        if not NAME_PATTERN.fullmatch(version) or not (self.root / version / MANIFEST_FILE).is_file():
+            raise NoCurrentVersionError(
+                f"{path} names version {version!r}, which is not in the store; "
+                f"available: {self.versions()}"
+            )
+        return version
 
     def manifest(self, version: str | None = None) -> SnapshotManifest:
-        """The manifest of ``version`` (the latest one when ``None``).
+        """The manifest of ``version`` (the current one, :meth:`current`, when ``None``).
 
         Raises
         ------
@@ -248,7 +247,7 @@ class FeatureStore:
             The version folder has no readable, consistent ``manifest.json``.
         """
         if version is None:
-            version = self.latest()
+            version = self.current()
         if (
             not isinstance(version, str)
             or not NAME_PATTERN.fullmatch(version)
@@ -289,14 +288,14 @@ class FeatureStore:
     def read_table(
         self, name: str, version: str | None = None, columns: list[str] | None = None
     ) -> pd.DataFrame:
-        """Read one table of ``version`` (the latest when ``None``) as a DataFrame.
+        """Read one table of ``version`` (the current one when ``None``) as a DataFrame.
 
         Parameters
         ----------
         name : str
             Table name.
         version : str, optional
-            Version id; ``None`` means :meth:`latest`.
+            Version id; ``None`` means :meth:`current`.
         columns : list[str], optional
             Subset of columns, in the order given; all columns when ``None``.
 
@@ -309,7 +308,8 @@ class FeatureStore:
 
         Raises
         ------
-        TableNotFoundError, MissingColumnError, VersionNotFoundError, IntegrityError
+        TableNotFoundError, MissingColumnError, VersionNotFoundError, IntegrityError,
+        NoCurrentVersionError
         """
         manifest = self.manifest(version)
         path = self._table_path(manifest, name)

@@ -49,8 +49,9 @@ def run_ingest_stage(params: HermesParams, workspace: Workspace) -> IngestStageR
     source = load_source(params, workspace)
     timings["source"] = time.perf_counter() - start
     start = time.perf_counter()
+    window = params.world.conversions.attribution_window_days if source.world is not None else None
     result = ingest(source.tables, now=source.now, dense_dim=source.dense_dim, chunk_size=params.ingest.chunk_size,
-                    rating_scale=source.rating_scale)
+                    rating_scale=source.rating_scale, attribution_window_days=window)
     timings["validate"] = time.perf_counter() - start
     start = time.perf_counter()
     manifest = write_ingest_snapshot(workspace.store, result, params)

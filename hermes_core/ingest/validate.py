@@ -8,7 +8,10 @@ Two passes:
 1. *record rules* (the pydantic models of :mod:`hermes_core.data.schema`, validated in chunks
    as a list, so a clean chunk costs one call into pydantic-core);
 2. *cross-record rules*, in dependency order: duplicate ids (the first occurrence wins),
-   then references to users, items and requests that were not accepted.
+   then references to users, items and requests that were not accepted. Conversions
+   (``conversion_events``) are checked against their accepted click first (unknown click,
+   earlier than the click, later than the attribution window when one is given) and only then
+   for duplicates, so that a malformed conversion never displaces a valid one of the same click.
 
 Each quarantined record keeps its raw text, its source (``file:line``), a reason code per
 problem and pydantic's messages.
@@ -19,7 +22,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Union
 
@@ -30,7 +33,10 @@ from pydantic import Field, TypeAdapter, ValidationError
 from hermes_core.data.raw import ParseFailure, RawTable
 from hermes_core.data.schema import TABLE_MODELS, RatingScale, primary_key
 
-TABLE_ORDER: tuple[str, ...] = ("assets", "users", "requests", "interactions", "kg_triples", "queries")
+TABLE_ORDER: tuple[str, ...] = ("assets", "users", "requests", "interactions", "kg_triples", "queries",
+                                "conversion_clicks", "conversion_events")
+# both timestamps are rounded to the microsecond, so their difference may exceed the true delay by 1 us
+WINDOW_TOLERANCE = timedelta(milliseconds=1)
 QUARANTINE_COLUMNS = ["table", "source", "reason", "reasons", "messages", "raw"]
 
 _CUSTOM_MESSAGES = {
@@ -189,6 +195,27 @@ def drop_unknown_references(result: TableResult, field_name: str, known: set[str
     _reject(result, keep, code, lambda r: f"{field_name}: {getattr(r, field_name)!r} names no accepted record")
 
 
+def drop_conversions_off_their_click(events: TableResult, click_time: dict[str, datetime],
+                                     window: timedelta | None) -> None:
+    """Quarantine conversions earlier than their click (``before_click``) and, when ``window`` is
+    given, later than ``click time + window`` (``after_window``, with :data:`WINDOW_TOLERANCE`).
+
+    Every ``click_id`` must name an accepted click (``unknown_click`` runs first).
+    """
+    def message(r: Any, relation: str) -> str:
+        return (f"timestamp: {r.timestamp.isoformat()} is {relation} its click's timestamp "
+                f"{click_time[r.click_id].isoformat()} (click_id '{r.click_id}')")
+
+    keep = np.fromiter((r.timestamp >= click_time[r.click_id] for r in events.accepted), dtype=bool,
+                       count=len(events.accepted))
+    _reject(events, keep, "before_click", lambda r: message(r, "before"))
+    if window is None:
+        return
+    keep = np.fromiter((r.timestamp <= click_time[r.click_id] + window + WINDOW_TOLERANCE for r in events.accepted),
+                       dtype=bool, count=len(events.accepted))
+    _reject(events, keep, "after_window", lambda r: message(r, f"more than the attribution window ({window.total_seconds() / 86400:g} days) after"))
+
+
 @dataclass
 class IngestResult:
     """Accepted tables as DataFrames, the quarantine, and the counts."""
@@ -261,11 +288,14 @@ def _frame(name: str, records: list[Any]) -> pd.DataFrame:
 
 
 def ingest(raw_tables: dict[str, RawTable], *, now: datetime | None = None, dense_dim: int | None = None,
-           chunk_size: int = 20_000, rating_scale: RatingScale | None = None) -> IngestResult:
+           chunk_size: int = 20_000, rating_scale: RatingScale | None = None,
+           attribution_window_days: float | None = None) -> IngestResult:
     """Validate every raw table, apply the cross-record rules and build DataFrames.
 
     ``now``, ``dense_dim`` and ``rating_scale`` are the validation context of
-    :mod:`hermes_core.data.schema` (``None``: not checked).
+    :mod:`hermes_core.data.schema` (``None``: not checked); ``attribution_window_days`` (the
+    world's ``world.conversions.attribution_window_days``): conversions later than that after
+    their click are quarantined as ``after_window`` (``None``: not checked).
     """
     context = {"now": now, "dense_dim": dense_dim, "rating_scale": rating_scale}
     results: dict[str, TableResult] = {}
@@ -273,7 +303,8 @@ def ingest(raw_tables: dict[str, RawTable], *, now: datetime | None = None, dens
         if name not in raw_tables:
             continue
         result = validate_table(raw_tables[name], context, chunk_size)
-        drop_duplicate_ids(result)
+        if name != "conversion_events":  # deduplicated after its click rules, below
+            drop_duplicate_ids(result)
         results[name] = result
     unknown = sorted(set(raw_tables) - set(TABLE_ORDER))
     if unknown:
@@ -298,6 +329,19 @@ def ingest(raw_tables: dict[str, RawTable], *, now: datetime | None = None, dens
             drop_unknown_references(results["interactions"], "request_id", requests, "unknown_request", optional=True)
     if "queries" in results and users is not None:
         drop_unknown_references(results["queries"], "user_id", users, "unknown_user", optional=True)
+    if "conversion_clicks" in results:
+        if users is not None:
+            drop_unknown_references(results["conversion_clicks"], "user_id", users, "unknown_user")
+        if items is not None:
+            drop_unknown_references(results["conversion_clicks"], "item_id", items, "unknown_item")
+    if "conversion_events" in results:
+        events = results["conversion_events"]
+        if "conversion_clicks" in results:
+            click_time = {r.click_id: r.timestamp for r in results["conversion_clicks"].accepted}
+            drop_unknown_references(events, "click_id", set(click_time), "unknown_click")
+            window = None if attribution_window_days is None else timedelta(days=attribution_window_days)
+            drop_conversions_off_their_click(events, click_time, window)
+        drop_duplicate_ids(events)
 
     counts: dict[str, dict[str, int]] = {}
     tables: dict[str, pd.DataFrame] = {}

@@ -3,7 +3,11 @@
 The raw folder looks like what a platform's logs would hand a researcher:
 
 ``assets.jsonl users.jsonl requests.jsonl interactions.jsonl kg_triples.jsonl queries.jsonl
-images/*.png``
+conversion_clicks.jsonl conversion_events.jsonl images/*.png``
+
+The last two are the click-to-conversion stream of the delayed-feedback stage
+(``world.conversions``): every click with its features, and every counted conversion (true
+label 1) with its time, those after the logging window included (the late labels).
 
 A share of malformed records (``malformed_share``) is mixed into every table, each kind
 named in :data:`CORRUPTION_KINDS`, and the list of what was injected where is returned
@@ -16,14 +20,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from hermes_core.world.params import DOMAINS
-from hermes_core.world.catalogue import genre_name
+from hermes_core.world.catalogue import SECONDS_PER_DAY, genre_name
+from hermes_core.world.conversions import DEVICES
 from hermes_core.world.images import png_bytes, render_item_image
 from hermes_core.world.vocabulary import REGIONS
 from hermes_core.world.world import World, creator_id, item_id, user_id
@@ -36,6 +41,10 @@ CORRUPTION_KINDS: dict[str, tuple[str, ...]] = {
     "interactions": ("unknown_user", "unknown_item", "future_timestamp", "wrong_type", "missing_field"),
     "kg_triples": ("wrong_type",),
     "queries": ("empty_text", "duplicate_id"),
+    "conversion_clicks": ("unknown_user", "unknown_item", "wrong_type", "out_of_range", "unknown_device",
+                          "duplicate_id", "future_timestamp", "missing_field"),
+    "conversion_events": ("unknown_click", "before_click", "after_window", "future_timestamp", "wrong_type",
+                          "duplicate_id"),
 }
 MISSING_IMAGE_SHARE = 0.02
 CORRUPT_IMAGE_SHARE = 0.01
@@ -51,6 +60,11 @@ class InjectedRecord:
 
 def _iso(world: World, seconds: float) -> str:
     return world.to_datetime(seconds).isoformat().replace("+00:00", "Z")
+
+
+def click_id(index: int) -> str:
+    """The id of click ``index`` of the conversion stream (time order), like ``w:req:0000042``."""
+    return f"w:click:{index:07d}"
 
 
 def asset_records(world: World, image_uris: list[str | None], texts: list[str | None]) -> list[dict[str, Any]]:
@@ -170,10 +184,69 @@ def query_records(world: World) -> list[dict[str, Any]]:
     ]
 
 
-def _corrupt(table: str, kind: str, record: dict[str, Any], serial: int, future: str) -> dict[str, Any]:
-    """A malformed variant of ``record`` of the given kind (never a valid record)."""
+def check_conversions_before_now(world: World) -> None:
+    """Raise ``ValueError`` if a counted conversion of ``world.conversions`` could lie after ``world.end``.
+
+    A click happens before day ``click_days`` and a counted conversion at most
+    ``attribution_window_days`` after it, so every conversion lies before day
+    ``click_days + attribution_window_days``; ingestion rejects any timestamp after the
+    world's "now" (``log_days + cold_window_days``) as ``future_timestamp``, so a world whose
+    bound exceeds it would have valid conversions quarantined.
+    """
+    conv, params = world.params.conversions, world.params
+    horizon = (world.end - world.start).total_seconds() / SECONDS_PER_DAY
+    latest = conv.click_days + conv.attribution_window_days
+    if latest > horizon:
+        raise ValueError(
+            f"world.conversions: clicks until day {conv.click_days} (click_days) plus an attribution window of "
+            f"{conv.attribution_window_days:g} days (attribution_window_days) reach day {latest:g}, after the "
+            f"world's now, day {horizon:g} (log_days {params.log_days} + cold_window_days "
+            f"{params.cold_window_days}): ingestion would reject those conversions as future timestamps; lower "
+            "world.conversions.click_days or world.conversions.attribution_window_days (or lengthen the world)")
+
+
+def conversion_click_records(world: World) -> list[dict[str, Any]]:
+    """One record per click of ``world.conversions``, in time order: ids, time, hour and device.
+
+    Nothing of the truth (conversion probability, label, delay) is exported with a click.
+    """
+    stream = world.conversions
+    return [
+        {"click_id": click_id(k), "user_id": user_id(int(stream.user[k])), "item_id": item_id(int(stream.item[k])),
+         "timestamp": _iso(world, float(stream.click_time_days[k]) * SECONDS_PER_DAY),
+         "hour": int(stream.hour[k]), "device": DEVICES[int(stream.device[k])]}
+        for k in range(stream.n_clicks)
+    ]
+
+
+def conversion_event_records(world: World) -> list[dict[str, Any]]:
+    """One record per counted conversion (true label 1) of ``world.conversions``, in time order.
+
+    Conversions after the logging window and after the stream's cut-off are kept: which are
+    observable at a given time is for the delayed-feedback stage to decide.
+    """
+    stream = world.conversions
+    converting = np.flatnonzero(stream.true_label)
+    times = stream.conversion_time_days[converting]
+    order = np.lexsort((converting, times))
+    return [{"click_id": click_id(int(converting[k])), "timestamp": _iso(world, float(times[k]) * SECONDS_PER_DAY)}
+            for k in order]
+
+
+def _shift_iso(stamp: str, delta: timedelta) -> str:
+    return (datetime.fromisoformat(stamp) + delta).isoformat().replace("+00:00", "Z")
+
+
+def _corrupt(table: str, kind: str, record: dict[str, Any], serial: int, future: str,
+             click_times: dict[str, str] | None = None, window_days: float | None = None) -> dict[str, Any]:
+    """A malformed variant of ``record`` of the given kind (never a valid record).
+
+    ``click_times`` (click id -> ISO time) places a ``before_click`` conversion an hour before its
+    click and an ``after_window`` one a day after the attribution window (``window_days``) closes.
+    """
     bad = json.loads(json.dumps(record))
-    key = {"assets": "asset_id", "users": "user_id", "requests": "request_id", "queries": "query_id"}.get(table)
+    key = {"assets": "asset_id", "users": "user_id", "requests": "request_id", "queries": "query_id",
+           "conversion_clicks": "click_id"}.get(table)
     if key is not None and kind != "duplicate_id":
         bad[key] = f"{bad[key]}:bad{serial}"
     if kind == "missing_title":
@@ -197,6 +270,10 @@ def _corrupt(table: str, kind: str, record: dict[str, Any], serial: int, future:
             bad["candidate_item_ids"] = "none"
         elif table == "interactions":
             bad["position"] = "top"
+        elif table == "conversion_clicks":
+            bad["hour"] = "evening"
+        elif table == "conversion_events":
+            bad["timestamp"] = "last tuesday"
         else:
             bad["relation"] = 42
     elif kind == "wrong_length":
@@ -213,15 +290,32 @@ def _corrupt(table: str, kind: str, record: dict[str, Any], serial: int, future:
     elif kind == "missing_field":
         bad.pop("propensity", None)
         bad.pop("position", None)
+        bad.pop("device", None)
+    elif kind == "out_of_range":
+        bad["hour"] = 24
+    elif kind == "unknown_device":
+        bad["device"] = "smartwatch"
+    elif kind == "unknown_click":
+        bad["click_id"] = f"w:click:ghost{serial}"
+    elif kind == "before_click":
+        if click_times is None:
+            raise ValueError("a before_click conversion needs the clicks' times")
+        bad["timestamp"] = _shift_iso(click_times[bad["click_id"]], timedelta(hours=-1))
+    elif kind == "after_window":
+        if click_times is None or window_days is None:
+            raise ValueError("an after_window conversion needs the clicks' times and the attribution window")
+        bad["timestamp"] = _shift_iso(click_times[bad["click_id"]], timedelta(days=window_days + 1.0))
     return bad
 
 
 def inject_malformed(table: str, records: list[dict[str, Any]], share: float, future: str,
-                     rng: np.random.Generator) -> tuple[list[dict[str, Any]], list[InjectedRecord]]:
+                     rng: np.random.Generator, click_times: dict[str, str] | None = None,
+                     window_days: float | None = None) -> tuple[list[dict[str, Any]], list[InjectedRecord]]:
     """Mix ``round(share * n)`` malformed records into ``records`` (kinds cycled evenly).
 
     A ``duplicate_id`` copy is always placed after its original, so that ingestion's
-    keep-the-first rule quarantines the copy, not the original.
+    keep-the-first rule quarantines the copy, not the original. ``click_times`` and
+    ``window_days``: see :func:`_corrupt`.
     """
     n_bad = int(round(share * len(records)))
     if n_bad == 0 or not records:
@@ -239,7 +333,7 @@ def inject_malformed(table: str, records: list[dict[str, Any]], share: float, fu
             original = sources[int(rng.integers(len(sources)))]
         else:
             original = records[int(rng.integers(position))]
-        inserts.append((position, _corrupt(table, kind, original, serial, future), kind))
+        inserts.append((position, _corrupt(table, kind, original, serial, future, click_times, window_days), kind))
     inserts.sort(key=lambda item: item[0])
     merged: list[dict[str, Any]] = []
     injected: list[InjectedRecord] = []
@@ -261,9 +355,14 @@ def write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
 
 
 def write_raw(world: World, folder: str | Path) -> list[InjectedRecord]:
-    """Write the world's raw tables and images to ``folder``; return what was injected."""
+    """Write the world's raw tables and images to ``folder``; return what was injected.
+
+    Raises ``ValueError`` (:func:`check_conversions_before_now`) before writing anything if a
+    counted conversion could lie after the world's now.
+    """
     from hermes_core.world.world import seed_streams
 
+    check_conversions_before_now(world)
     folder = Path(folder)
     (folder / "images").mkdir(parents=True, exist_ok=True)
     rngs = seed_streams(world.params.seed)
@@ -293,10 +392,17 @@ def write_raw(world: World, folder: str | Path) -> list[InjectedRecord]:
         "interactions": interaction_records(world),
         "kg_triples": kg_records(world),
         "queries": query_records(world),
+        # appended last: the corruption stream's draws for the tables above stay as they were
+        "conversion_clicks": conversion_click_records(world),
+        "conversion_events": conversion_event_records(world),
     }
+    click_times = {r["click_id"]: r["timestamp"] for r in tables["conversion_clicks"]}
     injected: list[InjectedRecord] = []
     for name, records in tables.items():
-        merged, table_injected = inject_malformed(name, records, world.params.malformed_share, future, corruption_rng)
+        events = name == "conversion_events"
+        merged, table_injected = inject_malformed(
+            name, records, world.params.malformed_share, future, corruption_rng, click_times if events else None,
+            world.params.conversions.attribution_window_days if events else None)
         write_jsonl(folder / f"{name}.jsonl", merged)
         injected.extend(table_injected)
     return injected

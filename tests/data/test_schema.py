@@ -16,6 +16,8 @@ from pydantic import ValidationError
 
 from hermes_core.data.schema import (
     TABLE_MODELS,
+    ConversionClick,
+    ConversionEvent,
     Interaction,
     KnowledgeTriple,
     LoggedRequest,
@@ -271,11 +273,70 @@ def test_user_future_signup_and_other_tables() -> None:
 
 
 def test_every_table_has_a_model_and_the_expected_primary_key() -> None:
-    assert set(TABLE_MODELS) == {"assets", "users", "requests", "interactions", "kg_triples", "queries"}
+    assert set(TABLE_MODELS) == {"assets", "users", "requests", "interactions", "kg_triples", "queries",
+                                 "conversion_clicks", "conversion_events"}
     assert {table: primary_key(table) for table in TABLE_MODELS} == {
         "assets": "asset_id", "users": "user_id", "requests": "request_id", "interactions": None,
         "kg_triples": None, "queries": "query_id",
+        # a click converts at most once, so a conversion is keyed by its click
+        "conversion_clicks": "click_id", "conversion_events": "click_id",
     }
+
+
+# ---------------------------------------------------------------------- the conversion stream
+def conversion_click(**changes: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {"click_id": "k:1", "user_id": "u:1", "item_id": "a:1",
+                              "timestamp": "2025-04-30T21:15:00Z", "hour": 21, "device": "tablet"}
+    record.update(changes)
+    return record
+
+
+def test_valid_conversion_click_and_event() -> None:
+    parsed = ConversionClick.model_validate(conversion_click(), context=CONTEXT)
+    assert (parsed.hour, parsed.device) == (21, "tablet")
+    assert parsed.timestamp == datetime(2025, 4, 30, 21, 15, tzinfo=timezone.utc)
+    event_record = ConversionEvent.model_validate({"click_id": "k:1", "timestamp": NOW.isoformat()}, context=CONTEXT)
+    assert event_record.timestamp == NOW  # exactly "now" is not in the future
+    for device in ("mobile", "desktop", "tablet"):
+        assert ConversionClick.model_validate(conversion_click(device=device)).device == device
+
+
+@pytest.mark.parametrize(("hour", "kind"), [(-1, "greater_than_equal"), (24, "less_than_equal"),
+                                            ("evening", "int_parsing"), (2.5, "int_from_float")])
+def test_click_hour_is_a_whole_hour_of_the_day(hour: Any, kind: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        ConversionClick.model_validate(conversion_click(hour=hour), context=CONTEXT)
+    assert error_types(error) == [kind]
+    assert error.value.errors()[0]["loc"] == ("hour",)
+
+
+def test_click_device_outside_the_vocabulary_is_rejected() -> None:
+    with pytest.raises(ValidationError) as error:
+        ConversionClick.model_validate(conversion_click(device="smartwatch"), context=CONTEXT)
+    assert error_types(error) == ["literal_error"]
+
+
+@pytest.mark.parametrize("field", ["click_id", "user_id", "item_id"])
+def test_click_ids_must_not_be_blank(field: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        ConversionClick.model_validate(conversion_click(**{field: "  "}), context=CONTEXT)
+    assert error_types(error) == ["string_too_short"]
+
+
+def test_conversion_records_carry_no_truth_and_no_future() -> None:
+    # the truth (probability, label, delay) is not part of a click: an extra field is rejected
+    for extra in ("conversion_probability", "label", "delay_days"):
+        with pytest.raises(ValidationError) as error:
+            ConversionClick.model_validate(conversion_click(**{extra: 1}), context=CONTEXT)
+        assert error_types(error) == ["extra_forbidden"]
+    late = (NOW + timedelta(seconds=1)).isoformat()
+    with pytest.raises(ValidationError, match="timestamp in the future"):
+        ConversionClick.model_validate(conversion_click(timestamp=late), context=CONTEXT)
+    with pytest.raises(ValidationError, match="timestamp in the future"):
+        ConversionEvent.model_validate({"click_id": "k:1", "timestamp": late}, context=CONTEXT)
+    with pytest.raises(ValidationError) as error:
+        ConversionEvent.model_validate({"click_id": "k:1"}, context=CONTEXT)
+    assert error_types(error) == ["missing"]
 
 
 # ---------------------------------------------------------------------- immutability

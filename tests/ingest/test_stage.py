@@ -61,7 +61,7 @@ def test_world_stage_writes_world_store_and_quarantine(world_stage: IngestStageR
     assert (world_workspace.store / world_stage.manifest.version / "manifest.json").is_file()
     assert (world_workspace.world / "world.npz").is_file()
     assert set(world_stage.manifest.tables) == {"assets", "users", "requests", "interactions", "kg_triples",
-                                                "queries", "quarantine"}
+                                                "queries", "conversion_clicks", "conversion_events", "quarantine"}
     # the snapshot holds what was accepted, plus one quarantine row per quarantined record
     result = world_stage.result
     for table, counts in result.counts.items():

@@ -41,13 +41,29 @@ EXPECTED_REASON: dict[tuple[str, str], str] = {
     ("kg_triples", "wrong_type"): "unknown_value",  # relation 42 is not one of the Literal relations
     ("queries", "empty_text"): "empty_value",
     ("queries", "duplicate_id"): "duplicate_id",
+    ("conversion_clicks", "unknown_user"): "unknown_user",
+    ("conversion_clicks", "unknown_item"): "unknown_item",
+    ("conversion_clicks", "wrong_type"): "wrong_type",  # hour "evening"
+    ("conversion_clicks", "out_of_range"): "out_of_range",  # hour 24
+    ("conversion_clicks", "unknown_device"): "unknown_value",  # device "smartwatch" is not a Device
+    ("conversion_clicks", "duplicate_id"): "duplicate_id",
+    ("conversion_clicks", "future_timestamp"): "future_timestamp",
+    ("conversion_clicks", "missing_field"): "missing_field",
+    ("conversion_events", "unknown_click"): "unknown_click",
+    ("conversion_events", "before_click"): "before_click",
+    ("conversion_events", "after_window"): "after_window",
+    ("conversion_events", "future_timestamp"): "future_timestamp",
+    ("conversion_events", "wrong_type"): "wrong_type",  # timestamp "last tuesday"
+    ("conversion_events", "duplicate_id"): "duplicate_id",
 }
 
 
 @pytest.fixture(scope="module")
 def world_ingest(tiny_world: World, tiny_raw_folder: tuple[Path, list[InjectedRecord]]) -> IngestResult:
     folder, _ = tiny_raw_folder
-    return ingest(read_raw_folder(folder), now=tiny_world.end, dense_dim=tiny_world.params.dense_dim)
+    # with the world's attribution window: no valid conversion may be taken for a late one
+    return ingest(read_raw_folder(folder), now=tiny_world.end, dense_dim=tiny_world.params.dense_dim,
+                  attribution_window_days=tiny_world.params.conversions.attribution_window_days)
 
 
 def line_count(path: Path) -> int:
@@ -63,7 +79,8 @@ def test_quarantine_is_exactly_the_injected_records(world_ingest: IngestResult,
     assert len(found) == len(world_ingest.quarantine)  # one entry per quarantined record
     assert found == expected
     # round(0.02 * n) per table, so every table had something injected
-    assert {i.table for i in injected} == {"assets", "users", "requests", "interactions", "kg_triples", "queries"}
+    assert {i.table for i in injected} == {"assets", "users", "requests", "interactions", "kg_triples", "queries",
+                                           "conversion_clicks", "conversion_events"}
 
 
 def test_each_injected_kind_gets_its_reason(world_ingest: IngestResult,
@@ -91,6 +108,9 @@ def test_records_in_equal_accepted_plus_quarantined_per_table(world_ingest: Inge
     assert world_ingest.counts["assets"]["accepted"] == tiny_world.n_items
     assert world_ingest.counts["users"]["accepted"] == tiny_world.n_users
     assert world_ingest.counts["requests"]["accepted"] == 1500
+    # every click of the stream, and every counted conversion, once
+    assert world_ingest.counts["conversion_clicks"]["accepted"] == tiny_world.conversions.n_clicks == 5000
+    assert world_ingest.counts["conversion_events"]["accepted"] == int(tiny_world.conversions.true_label.sum())
     assert world_ingest.records_in == world_ingest.records_accepted + world_ingest.records_quarantined
 
 
@@ -210,3 +230,104 @@ def test_folder_without_tables_and_unknown_tables_raise(tmp_path: Path, hand_mad
     tables["ratings"].name = "ratings"
     with pytest.raises(KeyError, match="ratings"):
         ingest(tables)
+
+
+# ---------------------------------------------------------------------- the conversion stream, by hand
+CLICK_STAMP = "2024-06-01T12:00:00Z"
+
+
+def click(click_id: str, user: str = "u1", item: str = "a1", **changes: Any) -> str:
+    record = {"click_id": click_id, "user_id": user, "item_id": item, "timestamp": CLICK_STAMP, "hour": 12,
+              "device": "mobile"}
+    record.update(changes)
+    return dumps(record)
+
+
+def conversion(click_id: str, timestamp: str) -> str:
+    return dumps({"click_id": click_id, "timestamp": timestamp})
+
+
+@pytest.fixture
+def conversion_folder(hand_made_folder: Path) -> Path:
+    """Clicks k1..k7 on the hand-made users (u1, u2) and items (a1, a2), and their conversions."""
+    write_lines(hand_made_folder / "conversion_clicks.jsonl", [
+        click("k1"),                             # 1 accepted (converts on line 1 of the events)
+        click("k2", user="u2", item="a2"),       # 2 accepted
+        click("k1", user="u2"),                  # 3 duplicate id: the first k1 is kept
+        click("k3", user="u9"),                  # 4 unknown user
+        click("k4", item="a9"),                  # 5 unknown item
+        click("k5", hour=24),                    # 6 hour out of 0..23
+        click("k6", device="smartwatch"),        # 7 not a device of the world
+        click("k7"),                             # 8 accepted (its conversion comes late)
+    ])
+    write_lines(hand_made_folder / "conversion_events.jsonl", [
+        conversion("k1", "2024-06-03T12:00:00Z"),  # 1 accepted: two days after its click
+        conversion("k2", "2024-06-01T11:00:00Z"),  # 2 an hour before its click
+        conversion("k2", "2024-06-01T12:00:00Z"),  # 3 accepted: at its click (after the bad line 2)
+        conversion("k1", "2024-06-04T12:00:00Z"),  # 4 duplicate: k1's first conversion is kept
+        conversion("k3", "2024-06-02T12:00:00Z"),  # 5 its click was quarantined (unknown user)
+        conversion("k8", "2024-06-02T12:00:00Z"),  # 6 no such click
+        conversion("k7", "2024-07-11T12:00:00Z"),  # 7 40 days after its click
+    ])
+    return hand_made_folder
+
+
+def conversion_reasons(result: IngestResult) -> dict[str, str]:
+    return {source: reason for source, reason in zip(result.quarantine["source"], result.quarantine["reason"])
+            if source.startswith("conversion")}
+
+
+def test_conversion_stream_counts_and_reasons_without_a_window(conversion_folder: Path) -> None:
+    result = ingest(read_raw_folder(conversion_folder))
+    assert result.counts["conversion_clicks"] == {"in": 8, "accepted": 3, "quarantined": 5}
+    # no window given: line 7, 40 days after its click, is accepted
+    assert result.counts["conversion_events"] == {"in": 7, "accepted": 3, "quarantined": 4}
+    assert conversion_reasons(result) == {
+        "conversion_clicks.jsonl:3": "duplicate_id",
+        "conversion_clicks.jsonl:4": "unknown_user",
+        "conversion_clicks.jsonl:5": "unknown_item",
+        "conversion_clicks.jsonl:6": "out_of_range",
+        "conversion_clicks.jsonl:7": "unknown_value",
+        "conversion_events.jsonl:2": "before_click",
+        "conversion_events.jsonl:4": "duplicate_id",
+        "conversion_events.jsonl:5": "unknown_click",
+        "conversion_events.jsonl:6": "unknown_click",
+    }
+    clicks = result.tables["conversion_clicks"]
+    assert list(zip(clicks["click_id"], clicks["user_id"])) == [("k1", "u1"), ("k2", "u2"), ("k7", "u1")]
+    events = result.tables["conversion_events"]
+    # k1's first conversion wins; k2's valid conversion survives its malformed predecessor
+    assert list(zip(events["click_id"], events["timestamp"].dt.day)) == [("k1", 3), ("k2", 1), ("k7", 11)]
+    messages = {source: json.loads(m) for source, m in zip(result.quarantine["source"], result.quarantine["messages"])}
+    assert messages["conversion_events.jsonl:2"] == [
+        "timestamp: 2024-06-01T11:00:00+00:00 is before its click's timestamp 2024-06-01T12:00:00+00:00 "
+        "(click_id 'k2')"]
+    assert messages["conversion_events.jsonl:5"] == ["click_id: 'k3' names no accepted record"]
+    assert messages["conversion_clicks.jsonl:4"] == ["user_id: 'u9' names no accepted record"]
+    assert messages["conversion_clicks.jsonl:6"][0].startswith("hour: ")
+    assert messages["conversion_clicks.jsonl:7"][0].startswith("device: ")
+
+
+def test_conversion_after_the_attribution_window_is_quarantined(conversion_folder: Path) -> None:
+    # k7 converts 40 days after its click: late for a 30-day window, in time for a 40-day one
+    # (exactly 40 days: the window's end is inclusive)
+    late = ingest(read_raw_folder(conversion_folder), attribution_window_days=30.0)
+    assert late.counts["conversion_events"] == {"in": 7, "accepted": 2, "quarantined": 5}
+    assert conversion_reasons(late)["conversion_events.jsonl:7"] == "after_window"
+    message = json.loads(late.quarantine.set_index("source").loc["conversion_events.jsonl:7", "messages"])
+    assert message == ["timestamp: 2024-07-11T12:00:00+00:00 is more than the attribution window (30 days) after "
+                       "its click's timestamp 2024-06-01T12:00:00+00:00 (click_id 'k7')"]
+    in_time = ingest(read_raw_folder(conversion_folder), attribution_window_days=40.0)
+    assert in_time.counts["conversion_events"] == {"in": 7, "accepted": 3, "quarantined": 4}
+    for result in (late, in_time):
+        for counts in result.counts.values():
+            assert counts["in"] == counts["accepted"] + counts["quarantined"]
+
+
+def test_conversions_without_their_clicks_table_are_only_deduplicated(conversion_folder: Path) -> None:
+    (conversion_folder / "conversion_clicks.jsonl").unlink()
+    result = ingest(read_raw_folder(conversion_folder), attribution_window_days=30.0)
+    # nothing to check the times against: the second conversions of k2 (line 3) and k1 (line 4) go
+    assert result.counts["conversion_events"] == {"in": 7, "accepted": 5, "quarantined": 2}
+    assert conversion_reasons(result) == {"conversion_events.jsonl:3": "duplicate_id",
+                                          "conversion_events.jsonl:4": "duplicate_id"}

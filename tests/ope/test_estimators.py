@@ -22,6 +22,7 @@ from hermes_core.ope import (
     estimate_all,
     make_estimators,
 )
+from tests.ope.problems import random_problem
 
 
 def hand_fixture() -> dict[str, np.ndarray]:
@@ -88,24 +89,6 @@ def test_self_normalised_round_rewards_average_to_the_estimate() -> None:
     # SNIPW round rewards are w_i r_i / mean(w): round 0 -> 1.6 / (74/60).
     rewards = SelfNormalizedInverseProbabilityWeighting().estimate_round_rewards(**data)
     assert rewards[0] == pytest.approx(1.6 / (SUM_W / 4))
-
-
-def random_problem(seed: int, n: int = 300, n_actions: int = 4, len_list: int = 3) -> dict[str, np.ndarray]:
-    """Logging and target policies with per-round Dirichlet marginals; binary rewards."""
-    rng = np.random.default_rng(seed)
-    logging = rng.dirichlet(np.ones(n_actions), size=(n, len_list)).transpose(0, 2, 1)
-    target = rng.dirichlet(np.ones(n_actions) * 0.5, size=(n, len_list)).transpose(0, 2, 1)
-    position = rng.integers(0, len_list, n)
-    cumulative = logging[np.arange(n), :, position].cumsum(axis=1)
-    action = np.minimum((rng.random(n)[:, None] > cumulative).sum(axis=1), n_actions - 1)
-    return {
-        "reward": (rng.random(n) < 0.3).astype(float),
-        "action": action,
-        "position": position,
-        "pscore": logging[np.arange(n), action, position],
-        "action_dist": target,
-        "estimated_rewards_by_reg_model": rng.random((n, n_actions, len_list)),
-    }
 
 
 def loop_reference(data: dict[str, np.ndarray], tau: float, lam: float) -> dict[str, float]:

@@ -12,7 +12,6 @@ import math
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from hermes_core.ope.gate import GateDecision
@@ -22,41 +21,7 @@ from hermes_core.ope.params import OpeParams
 from hermes_core.ope.shadow import GateReport, GateRun
 from hermes_core.ope.world_experiments import WorldStudy
 from hermes_core.workspace import Workspace, write_diagnostics, write_metrics
-
-TRUTH = 0.2
-ESTIMATES: dict[str, list[float]] = {
-    "dm": [0.15, 0.15, 0.15, 0.15],  # relative error 0.25 on every log
-    "ipw": [0.22, 0.18, 0.22, 0.18],  # 0.10
-    "snipw": [0.21, 0.19, 0.21, 0.19],  # 0.05
-    "dr": [0.202, 0.198, 0.202, 0.198],  # 0.01
-}
-HALF_WIDTH: dict[str, float] = {"dm": 0.01, "ipw": 0.03, "snipw": 0.03, "dr": 0.01}
-"""Intervals estimate ± half width: DM's [0.14, 0.16] never holds 0.2; IPS's hold it except on
-log 0, where the interval is shifted to [0.21, 0.23]; SNIPS's and DR's always hold it."""
-LOGGING_IPW = [0.101, 0.099, 0.1, 0.1]
-"""IPS on the logging target (truth 0.1, every weight 1, so IPS is the log's click rate):
-errors +1, -1, 0, 0 (10⁻³)."""
-
-
-def hand_study(target: str = "greedy-true") -> WorldStudy:
-    rows = []
-    for name, values in ESTIMATES.items():
-        for resample, estimate in enumerate(values):
-            low, high = estimate - HALF_WIDTH[name], estimate + HALF_WIDTH[name]
-            if name == "ipw" and resample == 0:
-                low, high = 0.21, 0.23
-            rows.append({"resample": resample, "target": target, "estimator": name, "estimate": estimate,
-                         "truth": TRUTH, "low": low, "high": high})  # fmt: skip
-    for resample, estimate in enumerate(LOGGING_IPW):
-        rows.append({"resample": resample, "target": "logging", "estimator": "ipw", "estimate": estimate,
-                     "truth": 0.1, "low": estimate - 0.01, "high": estimate + 0.01})  # fmt: skip
-    diagnostics = pd.DataFrame(
-        [{"resample": r, "target": target, "truth": TRUTH, "logged_click_rate": LOGGING_IPW[r], "mean_weight": 1.02}
-         for r in range(4)]
-        + [{"resample": r, "target": "logging", "truth": 0.1, "logged_click_rate": LOGGING_IPW[r], "mean_weight": 1.0}
-           for r in range(4)])  # fmt: skip
-    return WorldStudy(pd.DataFrame(rows), diagnostics, n_requests=100, interval_method="bootstrap", ci_level=0.95)
-
+from tests.ope.problems import ESTIMATES, HALF_WIDTH, LOGGING_IPW, TRUTH, hand_study
 
 def obd_result(errors: dict[str, list[float]]) -> OpenBanditExperimentResult:
     arrays = {name: np.asarray(values) for name, values in errors.items()}

@@ -20,7 +20,7 @@ from hermes_core.ope import (
 )
 from hermes_core.ope.params import OpeEstimatorParams
 from hermes_core.ope.registry import configured_estimators
-from tests.ope.test_estimators import random_problem
+from tests.ope.problems import random_problem
 
 
 def test_registry_names_and_model_free_defaults() -> None:

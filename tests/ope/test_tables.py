@@ -24,7 +24,7 @@ from hermes_core.ope.tables import (
     sweep_formats,
 )
 from hermes_core.ope.world_experiments import WorldStudy
-from tests.ope.test_metrics import hand_study
+from tests.ope.problems import hand_study
 
 
 def experiment(name: str, errors: dict[str, list[float]]) -> OpenBanditExperimentResult:

@@ -134,7 +134,8 @@ class UniversalAsset(FrozenRecord):
 
     ``dense_features`` are numeric side features supplied by the source (their length is
     fixed per source through the ``dense_dim`` validation context); ``attributes`` carries
-    the domain's own fields and must agree with ``domain``.
+    the domain's own fields and must agree with ``domain``; ``tags`` are optional
+    interpretable labels (``None``: the source has none, as MovieLens).
     """
 
     asset_id: NonEmptyText
@@ -148,6 +149,7 @@ class UniversalAsset(FrozenRecord):
     creator_name: NonEmptyText
     creator_cohort: Cohort | None = None
     attributes: DomainAttributes
+    tags: tuple[NonEmptyText, ...] | None = None  # interpretable labels (the world: top themes, then styles)
 
     @field_validator("created_at")
     @classmethod
@@ -244,12 +246,29 @@ class Interaction(FrozenRecord):
         return self
 
 
+Relation = Literal["created_by", "has_genre", "in_domain", "collaborated_with", "has_theme", "has_style"]
+WEIGHTED_RELATIONS: frozenset[str] = frozenset({"has_theme", "has_style"})
+"""Relations whose edges carry a weight: the item's loading on the theme or style (a share in [0, 1])."""
+
+
 class KnowledgeTriple(FrozenRecord):
-    """A typed edge ``(head) -[relation]-> (tail)`` of the knowledge graph."""
+    """A typed edge ``(head) -[relation]-> (tail)`` of the knowledge graph.
+
+    ``weight`` in ``[0, 1]``: how strongly the head holds the tail; required by the weighted
+    relations (:data:`WEIGHTED_RELATIONS`: the world's item loading on a theme or style, see
+    :mod:`hermes_core.world.export_kg`), optional for the others.
+    """
 
     head: NonEmptyText
-    relation: Literal["created_by", "has_genre", "in_domain", "collaborated_with"]
+    relation: Relation
     tail: NonEmptyText
+    weight: float | None = Field(default=None, ge=0.0, le=1.0, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _weighted_relations_carry_a_weight(self) -> KnowledgeTriple:
+        if self.relation in WEIGHTED_RELATIONS and self.weight is None:
+            raise ValueError(f"a '{self.relation}' triple needs its weight (the loading, in [0, 1])")
+        return self
 
 
 class TextQuery(FrozenRecord):

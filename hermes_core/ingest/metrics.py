@@ -17,8 +17,9 @@ import pandas as pd
 from hermes_core.ingest.profile import DataProfile, data_profile
 from hermes_core.ingest.quarantine import injection_recovery
 from hermes_core.ingest.sources import world_summary
-from hermes_core.ingest.world_signals import conversion_signals
+from hermes_core.ingest.world_signals import conversion_signals, kg_signals, kg_signals_table
 from hermes_core.ingest.stage import IngestStageResult
+from hermes_core.world.sequence_signals import sequence_signals
 
 
 def ingest_metrics(stage: IngestStageResult, profile: DataProfile | None = None) -> dict[str, float | int | None]:
@@ -64,7 +65,9 @@ def ingest_diagnostics(stage: IngestStageResult, profile: DataProfile | None = N
         "injected": None if recovery is None else asdict(recovery),
         "profile": profile.as_dict(),
         "world": None if stage.world is None else world_summary(stage.world),
-        "world_signals": None if stage.world is None else {"conversions": conversion_signals(stage.world)},
+        "world_signals": None if stage.world is None else {
+            "conversions": conversion_signals(stage.world), "kg": kg_signals(kg_signals_table(stage.world)),
+            "sequences": sequence_signals(stage.world).as_dict()},
         "seconds": dict(stage.seconds),
         "notes": [f"counts of users, items, pairs and the long tail use {profile.event_type} events",
                   "injected is null for sources without deliberately malformed records"],

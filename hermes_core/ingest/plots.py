@@ -3,7 +3,7 @@ table of the numbers the figure draws, one row per bar, point or histogram bin, 
 notebook saves beside the PNG with :func:`hermes_core.figures.save_figure`.
 
 Figure names (PNG and CSV stems in ``reports/figures/ingest/``): ``quarantine_by_reason``,
-``event_mix``, ``popularity_long_tail``, ``activity_per_user``.
+``event_mix``, ``popularity_long_tail``, ``activity_per_user``, ``conversion_delays``, ``kg_two_hop_lift``.
 """
 
 from __future__ import annotations
@@ -183,3 +183,40 @@ def plot_conversion_delays(histogram: pd.DataFrame, signals: dict[str, float],
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig, histogram
+
+
+def plot_kg_hop_lift(table: pd.DataFrame, goal: float) -> tuple[Figure, pd.DataFrame]:
+    """Horizontal bars of each relation's lift (P(grade >= 3 | reached) / same-domain base rate),
+    with the lift 1 (no signal) and the ``goal`` lines dotted (``table``:
+    :func:`~hermes_core.ingest.world_signals.kg_signals_table`).
+
+    Data: ``relation, hops, p_relevant, base_rate, lift, pairs``, one row per bar, bottom to top;
+    ``relation`` names the 3-hop collaboration path with its hop count.
+    """
+    data = table[["relation", "hops", "p_relevant", "base_rate", "lift", "pairs"]].copy()
+    data["relation"] = [f"{r} ({h} hops)" if h != 2 else r for r, h in zip(data["relation"], data["hops"])]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(data) + 1.4))
+    colours = ["#3c6fb5" if h == 2 else "#999999" for h in data["hops"]]
+    ax.barh(data["relation"], data["lift"], color=colours)
+    ax.axvline(1.0, color="black", linestyle=":")
+    ax.axvline(goal, color="#b5543c", linestyle="--")
+    ax.set_xlabel(f"lift = P(grade ≥ 3 | reached) / same-domain rate (dotted: 1; dashed: goal {goal:g})")
+    best = data.loc[data["hops"] == 2, "lift"].max()
+    ax.set_title(f"Multi-hop relevance through the knowledge graph: best 2-hop lift {best:.2f}", fontsize=10)
+    fig.tight_layout()
+    return fig, data.reset_index(drop=True)
+
+
+def plot_sequence_hit_rates(table: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
+    """Horizontal bars of next-click HR@k of the truth scorers (the ``HR@`` rows of
+    :func:`~hermes_core.ingest.world_signals.sequence_signals_table`). Data: ``scorer, hit_rate``."""
+    rows = table[table.index.str.startswith("HR@")]
+    data = pd.DataFrame({"scorer": [name.split(": ", 1)[1] for name in rows.index],
+                         "hit_rate": rows["value"].to_numpy(dtype=float)})
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    ax.barh(data["scorer"], data["hit_rate"], color="#3c6fb5")
+    ax.invert_yaxis()
+    ax.set_xlabel(rows.index[0].split(":", 1)[0] + " of the next click (whole warm catalogue)")
+    ax.set_title("Which truth predicts the next click of a held-out session", fontsize=10)
+    fig.tight_layout()
+    return fig, data

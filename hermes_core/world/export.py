@@ -29,6 +29,7 @@ import numpy as np
 from hermes_core.world.params import DOMAINS
 from hermes_core.world.catalogue import SECONDS_PER_DAY, genre_name
 from hermes_core.world.conversions import DEVICES
+from hermes_core.world.export_kg import item_tags, kg_loading_records, kg_records
 from hermes_core.world.images import png_bytes, render_item_image
 from hermes_core.world.vocabulary import REGIONS
 from hermes_core.world.world import World, creator_id, item_id, user_id
@@ -69,6 +70,7 @@ def click_id(index: int) -> str:
 
 def asset_records(world: World, image_uris: list[str | None], texts: list[str | None]) -> list[dict[str, Any]]:
     cat, creators = world.catalogue, world.creators
+    tags = item_tags(world)
     records = []
     for i in range(world.n_items):
         dname = DOMAINS[int(cat.domain[i])]
@@ -96,6 +98,7 @@ def asset_records(world: World, image_uris: list[str | None], texts: list[str | 
             "creator_name": creators.names[creator],
             "creator_cohort": "mainstream" if creators.mainstream[creator] else "independent",
             "attributes": attributes,
+            "tags": tags[i],
         })
     return records
 
@@ -159,20 +162,6 @@ def interaction_records(world: World) -> list[dict[str, Any]]:
         }))
     rows.sort(key=lambda row: (row[0], row[1]))
     return [row[2] for row in rows]
-
-
-def kg_records(world: World) -> list[dict[str, Any]]:
-    cat = world.catalogue
-    records: list[dict[str, Any]] = []
-    for i in range(world.n_items):
-        d = int(cat.domain[i])
-        records.append({"head": item_id(i), "relation": "created_by", "tail": creator_id(int(cat.creator[i]))})
-        records.append({"head": item_id(i), "relation": "has_genre",
-                        "tail": f"genre:{DOMAINS[d]}:{genre_name(d, int(cat.genre[i]))}"})
-        records.append({"head": item_id(i), "relation": "in_domain", "tail": f"domain:{DOMAINS[d]}"})
-    for a, b in world.collaborations:
-        records.append({"head": creator_id(int(a)), "relation": "collaborated_with", "tail": creator_id(int(b))})
-    return records
 
 
 def query_records(world: World) -> list[dict[str, Any]]:
@@ -403,6 +392,9 @@ def write_raw(world: World, folder: str | Path) -> list[InjectedRecord]:
         merged, table_injected = inject_malformed(
             name, records, world.params.malformed_share, future, corruption_rng, click_times if events else None,
             world.params.conversions.attribution_window_days if events else None)
+        if name == "kg_triples":
+            # appended after the injection, so that the corruption stream's draws stay as they were
+            merged = merged + kg_loading_records(world)
         write_jsonl(folder / f"{name}.jsonl", merged)
         injected.extend(table_injected)
     return injected

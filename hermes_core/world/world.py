@@ -10,14 +10,17 @@ component appends its stream at the end, which leaves every earlier child unchan
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from hermes_core.world.params import DOMAINS, WorldParams
+from hermes_core.world.components import affinity_components
 from hermes_core.world.catalogue import SECONDS_PER_DAY, Catalogue, Creators, generate_catalogue, generate_creators
 from hermes_core.world.conversions import ConversionStream, ObservedLabels, generate_conversion_stream
 from hermes_core.world.population import Users, generate_users
@@ -34,6 +37,7 @@ from hermes_core.world.preferences import (
 )
 from hermes_core.world.queries import Queries, collaboration_edges, constraint_mask, generate_queries
 from hermes_core.world.simulate import Logs, simulate_logs
+from hermes_core.world import truth
 
 SEED_STREAMS: tuple[str, ...] = (
     "creators", "items", "users", "scales", "logs", "queries", "images", "corruption", "graph", "spare",
@@ -134,6 +138,53 @@ class World:
     def affinity(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
         """Static affinity matrix ``s(u, i)``: (len(user_idx), n_items or len(item_idx))."""
         return affinity_matrix(self.scales, self.users, self.catalogue, np.asarray(user_idx), item_idx)
+
+    def affinity_components(self, user: int, item_idx: np.ndarray | int | None = None,
+                            history: Sequence[int] | None = None) -> pd.DataFrame:
+        """The named parts of ``user``'s affinity for each item (every item by default), summing
+        exactly to :meth:`affinity` plus the history term
+        (:func:`~hermes_core.world.components.affinity_components`)."""
+        items = np.arange(self.n_items) if item_idx is None else np.atleast_1d(np.asarray(item_idx))
+        return affinity_components(self.params, self.scales, self.users, self.catalogue, int(user), items, history)
+
+    def contextual_affinity(self, user: int, history: Sequence[int] | np.ndarray | None,
+                            items: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
+        """Continuous affinity ``s(u, i | h) = s(u, i) + b(h, i)`` of ``user`` for ``items`` (the whole
+        catalogue by default) after ``history`` (item indices in the order consumed, most recent
+        last); exactly :meth:`affinity` for an empty history. Today only the last item acts:
+        ``b(h, i) = kappa ((cos(x_last, x_i) - mu) / sigma + 1[same creator])``
+        (:mod:`hermes_core.world.truth`)."""
+        items = np.arange(self.n_items) if items is None else np.atleast_1d(np.asarray(items))
+        return truth.contextual_affinity(self.params, self.scales, self.users, self.catalogue, int(user), history, items)
+
+    def contextual_relevance(self, user: int, history: Sequence[int] | np.ndarray | None,
+                             items: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
+        """True graded relevance 0..4 of ``items`` after ``history``: :meth:`contextual_affinity` cut
+        at the world's thresholds, as the simulator grades the logged candidates."""
+        return grade(self.scales, self.contextual_affinity(user, history, items))
+
+    def ranking_click_probabilities(self, user: int, ranking: np.ndarray | Sequence[int],
+                                    history: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
+        """``P(click)`` at each position of ``ranking`` ((K,) or (n, K) item indices, top first) under the
+        position-based model: ``theta_k attr(g_k)`` with the contextual grade ``g_k``
+        (:func:`~hermes_core.world.truth.position_click_probabilities`)."""
+        return truth.position_click_probabilities(self.params, self.scales, self.users, self.catalogue,
+                                                  int(user), ranking, history)
+
+    def expected_clicks(self, user: int, ranking: np.ndarray | Sequence[int],
+                        history: Sequence[int] | np.ndarray | None = None) -> float | np.ndarray:
+        """Expected number of clicks ``sum_k theta_k attr(g_k)`` on ``ranking`` (a float; one per row
+        for an (n, K) array of rankings), Craswell et al. (2008) position-based model."""
+        expected = self.ranking_click_probabilities(user, ranking, history).sum(axis=-1)
+        return float(expected) if np.ndim(expected) == 0 else expected
+
+    def simulate_clicks(self, user: int, ranking: np.ndarray | Sequence[int],
+                        history: Sequence[int] | np.ndarray | None = None, *,
+                        rng: np.random.Generator | int, n: int = 1) -> np.ndarray:
+        """``n`` simulated click vectors on ``ranking``: (n, *ranking.shape) bool, Bernoulli draws of
+        :meth:`ranking_click_probabilities` from the caller's generator or seed ``rng`` (never the
+        world's own streams)."""
+        return truth.simulate_clicks(self.ranking_click_probabilities(user, ranking, history), rng, n)
 
     def relevance(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
         """True graded relevance 0..4 for every (user, item) pair of the two index lists."""

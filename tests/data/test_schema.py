@@ -431,3 +431,41 @@ def test_describe_schema_lists_every_field_once_with_readable_types() -> None:
         ["topic", "outlet", "published_at"]
     for row in rows:  # no raw reprs: what the notebook printed before
         assert not any(raw in row.type for raw in ("FieldInfo", "typing.", "<class", "Annotated", "NoneType")), row
+
+
+# ---------------------------------------------------------------------- knowledge graph and tags
+def test_weighted_triples_of_the_new_relations_are_valid() -> None:
+    theme = KnowledgeTriple.model_validate({"head": "w:item:000001", "relation": "has_theme",
+                                            "tail": "theme:space", "weight": 0.42})
+    assert (theme.relation, theme.weight) == ("has_theme", 0.42)
+    for weight in (0.0, 1.0):  # the loadings' bounds are inclusive
+        assert KnowledgeTriple.model_validate({"head": "i", "relation": "has_style", "tail": "style:red",
+                                               "weight": weight}).weight == weight
+    # the unweighted relations keep working without a weight
+    assert KnowledgeTriple.model_validate({"head": "i", "relation": "created_by", "tail": "c"}).weight is None
+
+
+@pytest.mark.parametrize(("weight", "expected"), [
+    (-0.01, "greater_than_equal"), (1.01, "less_than_equal"), (math.nan, "finite_number"), ("heavy", "float_parsing"),
+])
+def test_a_triple_weight_outside_zero_one_is_rejected(weight: Any, expected: str) -> None:
+    with pytest.raises(ValidationError) as error:
+        KnowledgeTriple.model_validate({"head": "i", "relation": "has_theme", "tail": "theme:war", "weight": weight})
+    assert error_types(error) == [expected]
+
+
+def test_a_weighted_relation_needs_its_weight_and_unknown_relations_fail() -> None:
+    with pytest.raises(ValidationError, match="'has_style' triple needs its weight"):
+        KnowledgeTriple.model_validate({"head": "i", "relation": "has_style", "tail": "style:red"})
+    with pytest.raises(ValidationError) as error:
+        KnowledgeTriple.model_validate({"head": "i", "relation": "has_mood", "tail": "mood:calm", "weight": 0.5})
+    assert error_types(error) == ["literal_error"]
+
+
+def test_asset_tags_are_optional_and_never_blank() -> None:
+    assert UniversalAsset.model_validate(asset(), context=CONTEXT).tags is None  # MovieLens: no tags
+    tagged = UniversalAsset.model_validate(asset(tags=["space", "war", "dark", "red"]), context=CONTEXT)
+    assert tagged.tags == ("space", "war", "dark", "red")
+    with pytest.raises(ValidationError) as error:
+        UniversalAsset.model_validate(asset(tags=["space", " "]), context=CONTEXT)
+    assert error_types(error) == ["string_too_short"]

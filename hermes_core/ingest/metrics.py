@@ -19,6 +19,7 @@ from hermes_core.ingest.quarantine import injection_recovery
 from hermes_core.ingest.sources import world_summary
 from hermes_core.ingest.world_signals import conversion_signals, kg_signals, kg_signals_table
 from hermes_core.ingest.stage import IngestStageResult
+from hermes_core.world.feature_signals import hidden_factor_r2
 from hermes_core.world.sequence_signals import sequence_signals
 
 
@@ -67,7 +68,7 @@ def ingest_diagnostics(stage: IngestStageResult, profile: DataProfile | None = N
         "world": None if stage.world is None else world_summary(stage.world),
         "world_signals": None if stage.world is None else {
             "conversions": conversion_signals(stage.world), "kg": kg_signals(kg_signals_table(stage.world)),
-            "sequences": sequence_signals(stage.world).as_dict()},
+            "sequences": sequence_signals(stage.world).as_dict(), "features": hidden_factor_r2(stage.world)},
         "seconds": dict(stage.seconds),
         "notes": [f"counts of users, items, pairs and the long tail use {profile.event_type} events",
                   "injected is null for sources without deliberately malformed records"],

@@ -25,6 +25,7 @@ import pandas as pd
 
 from hermes_core.world import World
 from hermes_core.world.conversions import ConversionStream, delay_signals
+from hermes_core.world.feature_signals import HIDDEN_R2_GOAL, hidden_factor_r2
 from hermes_core.world.kg_signals import TWO_HOP_LIFT_GOAL, kg_hop_lift_table
 from hermes_core.world.params import DOMAINS
 from hermes_core.world.sequence_signals import RATIO_GOAL, SequenceSignals
@@ -170,3 +171,16 @@ def sequence_verdict(signals: SequenceSignals) -> str:
         parts.append(f"the full history lifts it {full:.2f}× over the last click "
                      f"({'meets' if full >= RATIO_GOAL else 'falls short of'} the goal)")
     return "; ".join(parts) + "."
+
+
+def feature_signals_table(world: World) -> pd.DataFrame:
+    """The hidden factor's :math:`R^2` on the dense side features (mean and largest over its
+    coordinates) against the goal (:func:`~hermes_core.world.feature_signals.hidden_factor_r2`)."""
+    result = hidden_factor_r2(world)
+    goal = SignalGoal(high=HIDDEN_R2_GOAL)
+    return pd.DataFrame([
+        {"signal": "R² of the hidden factor on dense_features, mean over coordinates", "value": result["mean_r2"],
+         "goal": goal.text(), "met": goal.met(result["mean_r2"])},
+        {"signal": "R² of the hidden factor on dense_features, largest coordinate", "value": result["max_r2"],
+         "goal": "", "met": None},
+    ]).set_index("signal")

@@ -117,3 +117,13 @@ def test_kg_verdict_names_the_strongest_two_hop_relation() -> None:
     # the 3-hop row is not a candidate even though its lift is the largest
     assert kg_verdict(table).startswith("The strongest 2-hop relation, `has_theme`, has a lift of 2.00")
     assert "meets the goal of 1.5" in kg_verdict(table)
+
+
+def test_feature_table_reads_the_hidden_factor_fit(tiny_world) -> None:  # type: ignore[no-untyped-def]
+    from hermes_core.ingest.world_signals import feature_signals_table
+    from hermes_core.world.feature_signals import hidden_factor_r2
+
+    table = feature_signals_table(tiny_world)
+    expected = hidden_factor_r2(tiny_world)
+    assert table["value"].tolist() == [expected["mean_r2"], expected["max_r2"]]
+    assert table["met"].iloc[0] == (expected["mean_r2"] <= 0.3)

@@ -14,7 +14,7 @@ Every stage reads its knobs through :func:`load_params`, which
 4. validates the result with the pydantic models below, which forbid unknown keys.
 
 The documented default of a key is the value of its pydantic model, and ``params.yaml``
-writes exactly those values (``tests/test_config.py`` checks it); that is what makes "left
+writes exactly those values (``tests/test_params.py`` checks it); that is what makes "left
 at its default" well defined.
 
 A typo, a wrong type or an out-of-range value raises :class:`ParameterError` whose
@@ -304,14 +304,17 @@ def load_raw_params(path: str | Path | None = None, profile: str | None = None) 
     return load_profile_decisions(path, profile)[0]
 
 
-def load_params(path: str | Path | None = None, profile: str | None = None) -> HermesParams:
-    """Read, overlay and validate the parameters; raise :class:`ParameterError` on any fault."""
-    params_path = Path(path) if path is not None else find_params_file()
-    raw = load_raw_params(params_path, profile)
+def _validate(raw: dict[str, Any], params_path: Path) -> HermesParams:
     try:
         return hermes_params_model().model_validate(raw)
     except ValidationError as error:
         raise ParameterError(format_validation_error(error, str(params_path))) from None
+
+
+def load_params(path: str | Path | None = None, profile: str | None = None) -> HermesParams:
+    """Read, overlay and validate the parameters; raise :class:`ParameterError` on any fault."""
+    params_path = Path(path) if path is not None else find_params_file()
+    return _validate(load_raw_params(params_path, profile), params_path)
 
 
 @dataclass(frozen=True)
@@ -330,8 +333,9 @@ def changed_parameters(path: str | Path | None = None, profile: str | None = Non
 
     The notebooks show this short table instead of every key: with nothing changed it is empty.
     """
-    params = load_params(path, profile)
-    _, decisions = load_profile_decisions(path, profile)
+    params_path = Path(path) if path is not None else find_params_file()
+    raw, decisions = load_profile_decisions(params_path, profile)
+    params = _validate(raw, params_path)
     from_profile = {d.key for d in decisions if d.from_profile}
     current = params.model_dump(mode="json")
     defaults = documented_defaults()

@@ -121,11 +121,6 @@ class Workspace:
     def report_html(self, stem: str) -> Path:
         return self.root / "reports" / "html" / f"{stem}.html"
 
-    def plot_data(self, stage: str) -> Path:
-        folder = self.root / "metrics" / "plots" / stage
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
-
 
 def _clean(value: Any, digits: int) -> Any:
     """JSON-safe copy: numpy scalars to Python, floats rounded, NaN to None."""

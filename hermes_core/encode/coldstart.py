@@ -229,9 +229,9 @@ def paired_comparison(a: np.ndarray, b: np.ndarray, params: EvalParams, seed: in
     Returns ``difference``, ``ci_low``, ``ci_high``, ``n`` (paired units) and ``verdict``.
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    n = int((~(np.isnan(a) | np.isnan(b))).sum())
+    kept = ~(np.isnan(a) | np.isnan(b))
+    n = int(kept.sum())
     if n < 2:
-        kept = ~(np.isnan(a) | np.isnan(b))
         difference = float((a[kept] - b[kept]).mean()) if n else float("nan")
         return {"difference": difference, "ci_low": float("nan"), "ci_high": float("nan"), "n": n,
                 "verdict": "not compared"}

@@ -146,7 +146,8 @@ def training_line(findings: EncodeFindings, feedback: str) -> str:
     f = findings
     ndcg = f.cold_table[f.ndcg_col]
     trained = [name for name in f.trained if name in ndcg.index]
-    best_trained = max(trained, key=lambda name: (ndcg[name], name))
+    # the same order as coldstart.comparison_pairs (higher NDCG, then name), so a tie names the tower it paired
+    best_trained = min(trained, key=lambda name: (-ndcg[name], name))
     versus = comparison(f.differences, best_trained, "text_cosine", f.level)
     epochs = ", ".join(f"{epoch} ({label})" for label, epoch in f.best_epochs.items())
     still_improving = [label for label, epoch in f.best_epochs.items() if epoch >= f.max_epochs]
@@ -294,16 +295,9 @@ def encode_conclusions(findings: EncodeFindings) -> list[str]:
     return lines
 
 
-def findings_from_run(
-    run: EncodeRun, differences: pd.DataFrame, purity: pd.DataFrame, query_differences: pd.DataFrame | None = None,
-    alpha_by_kind: pd.DataFrame | None = None, user_alpha: dict[str, float] | None = None,
-) -> EncodeFindings:
-    """Collect one run's results and the tables the notebook shows into :class:`EncodeFindings`.
-
-    ``differences`` is :func:`~.coldstart.model_differences`, ``purity`` :func:`~.embedding_space.purity_table`,
-    ``query_differences`` :func:`~.queries.query_differences`, ``alpha_by_kind``
-    :func:`~.attention.alpha_by_query_kind` and ``user_alpha`` :func:`~.attention.user_alpha_summary`.
-    """
+def findings_from_run(run: EncodeRun) -> EncodeFindings:
+    """Collect one run's results and the tables the notebook showed (held by the run) into
+    :class:`EncodeFindings`."""
     from hermes_core.encode.catalogue import modality_counts
     from hermes_core.encode.training import MODEL_LABELS
 
@@ -317,11 +311,11 @@ def findings_from_run(
         ndcg_col=f"NDCG@{enc.eval.ndcg_k}",
         recall_col=f"recall@{enc.eval.recall_k}",
         n_cold_items=len(evaluation.cold_rows),
-        differences=differences,
+        differences=run.differences,
         trained=tuple(t.label for t in towers.values()),
         best_epochs={t.label: t.best_epoch for t in towers.values()},
         max_epochs=enc.fusion.epochs,
-        purity=purity,
+        purity=run.purity,
         index={"index_type": index_report.index_type, "tower": MODEL_LABELS[index_report.tower_kind],
                "k": index_report.k, "search_recall_at_k": index_report.search_recall_at_k,
                "two_stage_recall": index_report.two_stage_recall, "certified": index_report.two_stage_certified,
@@ -330,9 +324,9 @@ def findings_from_run(
         level=enc.eval.ci_level,
         query_k=None if queries is None else queries.k,
         query_table=None if queries is None else queries.table,
-        query_differences=query_differences,
-        alpha_by_kind=alpha_by_kind,
+        query_differences=run.query_differences,
+        alpha_by_kind=run.alpha_by_kind,
         fused_alpha_history=None if fused is None else tuple(row["alpha_vision"] for row in fused.history),
         fused_kept_epoch=None if fused is None else fused.best_epoch,
-        user_alpha=user_alpha,
+        user_alpha=run.user_alpha,
     )

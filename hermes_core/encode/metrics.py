@@ -13,13 +13,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from hermes_core.encode.attention import alpha_by_query_kind, user_alpha_summary
 from hermes_core.encode.catalogue import EncodedItems, modality_counts
-from hermes_core.encode.coldstart import ColdStartEvaluation, best_single_modality, model_differences
-from hermes_core.encode.embedding_space import purity_label, purity_table
+from hermes_core.encode.coldstart import ColdStartEvaluation, best_single_modality
 from hermes_core.encode.inputs import EncodeInputs
 from hermes_core.encode.item_index import IndexReport
-from hermes_core.encode.queries import QueryEvaluation, query_differences
+from hermes_core.encode.queries import QueryEvaluation
 from hermes_core.encode.training import MODEL_LABELS, TrainedTower, TrainingSet
 
 if TYPE_CHECKING:
@@ -39,6 +37,12 @@ class EncodeRun:
     queries: QueryEvaluation | None  # None without text queries (MovieLens)
     users_alpha: pd.DataFrame | None  # None without a fused tower or the world's truth
     index_report: IndexReport
+    # the tables the notebook shows, computed once there and reused by the diagnostics and conclusions
+    differences: pd.DataFrame  # coldstart.model_differences
+    purity: pd.DataFrame  # embedding_space.purity_table, coloured by embedding_space.purity_label
+    query_differences: pd.DataFrame | None  # queries.query_differences; None without text queries
+    alpha_by_kind: pd.DataFrame | None  # attention.alpha_by_query_kind; None without text queries
+    user_alpha: dict[str, float] | None  # attention.user_alpha_summary; None without users_alpha
 
 
 def _finite_or_none(value: float | None) -> float | None:
@@ -122,7 +126,7 @@ def encode_diagnostics(run: EncodeRun, stage_seconds: float | None = None) -> di
     evaluation, queries, users_alpha, report = run.evaluation, run.queries, run.users_alpha, run.index_report
     reports = evaluation.reports
     any_report = next(iter(reports.values()))
-    differences = model_differences(evaluation, enc)
+    differences = run.differences
     diagnostics: dict[str, Any] = {
         "source": inputs.source,
         "dims": {"text": encoded.text_dim, "image": encoded.image_dim, "tower_output": enc.fusion.output_dim},
@@ -166,8 +170,7 @@ def encode_diagnostics(run: EncodeRun, stage_seconds: float | None = None) -> di
             "two_stage_certified_share": report.two_stage_certified,
             "sweep": _records(report.sweep) if len(report.sweep) else [],
         },
-        "neighbour_purity_at_10": _records(
-            purity_table(inputs.items, encoded, purity_label(inputs.items)).rename_axis("modality")),
+        "neighbour_purity_at_10": _records(run.purity.rename_axis("modality")),
         "stage_seconds": stage_seconds,
     }
     best_single = best_single_modality(evaluation)
@@ -181,9 +184,9 @@ def encode_diagnostics(run: EncodeRun, stage_seconds: float | None = None) -> di
         diagnostics["text_queries"] = {
             f"ndcg_at_{queries.k}": queries.table.to_dict(orient="index"),
             "held_out": queries.alpha["kind"].value_counts().sort_index().to_dict(),
-            "differences": _records(query_differences(queries, enc)),
-            "alpha_vision_by_kind": _records(alpha_by_query_kind(queries, enc).rename_axis("kind")),
+            "differences": _records(run.query_differences),
+            "alpha_vision_by_kind": _records(run.alpha_by_kind.rename_axis("kind")),
         }
     if users_alpha is not None:
-        diagnostics["alpha_vision_users"] = user_alpha_summary(users_alpha, enc)
+        diagnostics["alpha_vision_users"] = run.user_alpha
     return diagnostics

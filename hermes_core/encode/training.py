@@ -152,8 +152,6 @@ def trainable_kinds(encoded: EncodedItems, kinds: tuple[str, ...]) -> list[str]:
     return [
         kind for kind in kinds
         if (has_images or kind not in NEEDS_IMAGES) and (has_text or kind not in NEEDS_TEXT)
-        and not (kind == "concat" and not (has_images and has_text))
-        and not (kind == "cross_attention" and not (has_images and has_text))
     ]
 
 

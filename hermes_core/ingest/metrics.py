@@ -17,10 +17,8 @@ import pandas as pd
 from hermes_core.ingest.profile import DataProfile, data_profile
 from hermes_core.ingest.quarantine import injection_recovery
 from hermes_core.ingest.sources import world_summary
-from hermes_core.ingest.world_signals import conversion_signals, kg_signals, kg_signals_table
 from hermes_core.ingest.stage import IngestStageResult
-from hermes_core.world.feature_signals import hidden_factor_r2
-from hermes_core.world.sequence_signals import sequence_signals
+from hermes_core.ingest.world_signals import WorldSignals, measure_world_signals
 
 
 def ingest_metrics(stage: IngestStageResult, profile: DataProfile | None = None) -> dict[str, float | int | None]:
@@ -50,13 +48,17 @@ def ingest_metrics(stage: IngestStageResult, profile: DataProfile | None = None)
     }
 
 
-def ingest_diagnostics(stage: IngestStageResult, profile: DataProfile | None = None) -> dict[str, Any]:
+def ingest_diagnostics(stage: IngestStageResult, profile: DataProfile | None = None,
+                       signals: WorldSignals | None = None) -> dict[str, Any]:
     """Everything behind the metrics, for ``reports/diagnostics/ingest.json``: the source and
     store version, per-table counts, quarantine reasons, the injected-record check, the data
     profile, the world's ground-truth summary, the signals the world holds for later stages
-    (:mod:`~hermes_core.ingest.world_signals`) and the stage's timings (seconds)."""
+    (``signals``, measured here when not given: :func:`~hermes_core.ingest.world_signals.measure_world_signals`)
+    and the stage's timings (seconds)."""
     result = stage.result
     profile = profile or data_profile(result.tables)
+    if signals is None and stage.world is not None:
+        signals = measure_world_signals(stage.world)
     recovery = injection_recovery(stage)
     return {
         "source": stage.source,
@@ -66,9 +68,7 @@ def ingest_diagnostics(stage: IngestStageResult, profile: DataProfile | None = N
         "injected": None if recovery is None else asdict(recovery),
         "profile": profile.as_dict(),
         "world": None if stage.world is None else world_summary(stage.world),
-        "world_signals": None if stage.world is None else {
-            "conversions": conversion_signals(stage.world), "kg": kg_signals(kg_signals_table(stage.world)),
-            "sequences": sequence_signals(stage.world).as_dict(), "features": hidden_factor_r2(stage.world)},
+        "world_signals": None if signals is None else signals.as_dict(),
         "seconds": dict(stage.seconds),
         "notes": [f"counts of users, items, pairs and the long tail use {profile.event_type} events",
                   "injected is null for sources without deliberately malformed records"],

@@ -12,7 +12,12 @@ of the delayed-feedback stage (:mod:`hermes_core.world.conversions`):
 
 and the knowledge graph (:mod:`hermes_core.world.kg_signals`): for each relation, how much likelier
 an item reached in 2 hops (3 through collaborations) from a relevant item is relevant than any item
-of its domain (goal: one 2-hop relation at 1.5 times the base rate or more).
+of its domain (goal: one 2-hop relation at 1.5 times the base rate or more); also the session
+signals (:mod:`hermes_core.world.sequence_signals`) and the hidden factor's fit on the side features
+(:mod:`hermes_core.world.feature_signals`).
+
+:func:`measure_world_signals` measures all four once (:class:`WorldSignals`); the tables, verdicts
+and the diagnostics read that result.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from hermes_core.world.conversions import ConversionStream, delay_signals
 from hermes_core.world.feature_signals import HIDDEN_R2_GOAL, hidden_factor_r2
 from hermes_core.world.kg_signals import TWO_HOP_LIFT_GOAL, kg_hop_lift_table
 from hermes_core.world.params import DOMAINS
-from hermes_core.world.sequence_signals import RATIO_GOAL, SequenceSignals
+from hermes_core.world.sequence_signals import RATIO_GOAL, SequenceSignals, sequence_signals
 
 
 @dataclass(frozen=True)
@@ -65,21 +70,16 @@ DELAY_SIGNAL_LABELS: dict[str, str] = {
 }
 
 
-def conversion_signals_table(world: World) -> pd.DataFrame:
-    """One row per delayed-feedback signal of ``world.conversions`` at its cut-off: ``value``,
-    the ``goal`` (blank where the issue sets none) and whether it is ``met``."""
-    signals = delay_signals(world.conversions)
+def conversion_signals_table(signals: dict[str, float]) -> pd.DataFrame:
+    """One row per delayed-feedback signal (``signals``: :func:`~hermes_core.world.conversions.delay_signals`
+    of the world's stream at its cut-off): ``value``, the ``goal`` (blank where the issue sets none)
+    and whether it is ``met``."""
     rows = []
     for key, label in DELAY_SIGNAL_LABELS.items():
         goal = DELAY_SIGNAL_GOALS.get(key)
         rows.append({"signal": label, "key": key, "value": signals[key],
                      "goal": goal.text() if goal else "", "met": goal.met(signals[key]) if goal else None})
     return pd.DataFrame(rows).set_index("signal")
-
-
-def conversion_signals(world: World) -> dict[str, float]:
-    """:func:`~hermes_core.world.conversions.delay_signals` of the world's stream (for the diagnostics)."""
-    return delay_signals(world.conversions)
 
 
 def delay_histogram(stream: ConversionStream, n_bins: int = 40) -> pd.DataFrame:
@@ -173,10 +173,9 @@ def sequence_verdict(signals: SequenceSignals) -> str:
     return "; ".join(parts) + "."
 
 
-def feature_signals_table(world: World) -> pd.DataFrame:
+def feature_signals_table(result: dict[str, float]) -> pd.DataFrame:
     """The hidden factor's :math:`R^2` on the dense side features (mean and largest over its
-    coordinates) against the goal (:func:`~hermes_core.world.feature_signals.hidden_factor_r2`)."""
-    result = hidden_factor_r2(world)
+    coordinates; ``result``: :func:`~hermes_core.world.feature_signals.hidden_factor_r2`) against the goal."""
     goal = SignalGoal(high=HIDDEN_R2_GOAL)
     return pd.DataFrame([
         {"signal": "R² of the hidden factor on dense_features, mean over coordinates", "value": result["mean_r2"],
@@ -184,3 +183,25 @@ def feature_signals_table(world: World) -> pd.DataFrame:
         {"signal": "R² of the hidden factor on dense_features, largest coordinate", "value": result["max_r2"],
          "goal": "", "met": None},
     ]).set_index("signal")
+
+
+@dataclass(frozen=True)
+class WorldSignals:
+    """Every signal of a world, measured once (:func:`measure_world_signals`); the notebook's
+    tables and figures and the diagnostics' ``world_signals`` entry (:meth:`as_dict`) all read it."""
+
+    conversions: dict[str, float]  # delay_signals of world.conversions
+    kg: pd.DataFrame  # kg_signals_table
+    sequences: SequenceSignals  # sequence_signals at their defaults
+    features: dict[str, float]  # hidden_factor_r2
+
+    def as_dict(self) -> dict[str, Any]:
+        """The diagnostics' ``world_signals`` entry."""
+        return {"conversions": self.conversions, "kg": kg_signals(self.kg), "sequences": self.sequences.as_dict(),
+                "features": self.features}
+
+
+def measure_world_signals(world: World) -> WorldSignals:
+    """The delayed-conversion, knowledge-graph, session and side-feature signals of ``world``."""
+    return WorldSignals(conversions=delay_signals(world.conversions), kg=kg_signals_table(world),
+                        sequences=sequence_signals(world), features=hidden_factor_r2(world))

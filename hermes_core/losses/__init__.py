@@ -2,7 +2,8 @@
 
 Every loss takes ``scores`` (logits) and ``labels`` of shape ``(n, m)`` and a bool ``mask`` of the
 same shape, ``True`` where an entry counts, and returns a scalar tensor (allRank's signature,
-Pobrotyn et al. 2020). A ``params.yaml`` key names a loss; :func:`get_loss` returns it.
+Pobrotyn et al. 2020). :func:`get_loss` returns a loss by name, so that a stage can let a parameter
+choose it (the encode towers train with ``sampled_softmax``; no key chooses among losses yet).
 
 * ``sampled_softmax``: :func:`~hermes_core.losses.sampled_softmax.sampled_softmax_loss`, the
   sampled softmax with in-batch negatives (InfoNCE); :func:`in_batch_labels_and_mask` builds its

@@ -127,7 +127,11 @@ def world_run(world_stage: dict[str, Any]) -> dict[str, Any]:
     queries = st.evaluate_text_queries(training, encoded, towers, params.encode)
     users_alpha = st.user_alpha(inputs, evaluation, encoded, towers)
     report = st.build_item_index(towers, encoded, evaluation, params.encode)
-    run = st.EncodeRun(params, inputs, encoded, training, towers, evaluation, queries, users_alpha, report)
+    run = st.EncodeRun(params, inputs, encoded, training, towers, evaluation, queries, users_alpha, report,
+                       st.model_differences(evaluation, params.encode),
+                       st.purity_table(inputs.items, encoded, st.purity_label(inputs.items)),
+                       st.query_differences(queries, params.encode), st.alpha_by_query_kind(queries, params.encode),
+                       st.user_alpha_summary(users_alpha, params.encode))
     return {**world_stage, "towers": towers, "evaluation": evaluation, "queries": queries,
             "users_alpha": users_alpha, "report": report, "run": run}
 
@@ -164,6 +168,8 @@ def movielens_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     towers = st.train_towers(training, encoded, params.encode)
     evaluation = st.evaluate_cold_start(inputs, encoded, towers, params.encode)
     report = st.build_item_index(towers, encoded, evaluation, params.encode)
-    run = st.EncodeRun(params, inputs, encoded, training, towers, evaluation, None, None, report)
+    run = st.EncodeRun(params, inputs, encoded, training, towers, evaluation, None, None, report,
+                       st.model_differences(evaluation, params.encode),
+                       st.purity_table(inputs.items, encoded, st.purity_label(inputs.items)), None, None, None)
     return {"params": params, "workspace": workspace, "inputs": inputs, "encoded": encoded, "training": training,
             "towers": towers, "evaluation": evaluation, "report": report, "run": run}

@@ -192,14 +192,10 @@ def test_movielens_findings_without_images_or_queries() -> None:
 
 
 def test_world_conclusions_phrase_every_comparison_through_the_verdict(world_run: dict[str, Any]) -> None:
-    from hermes_core.encode import stage as st
 
     run, params = world_run["run"], world_run["params"]
-    differences = st.model_differences(run.evaluation, params.encode)
-    findings = c.findings_from_run(
-        run, differences, st.purity_table(run.inputs.items, run.encoded, "domain"),
-        st.query_differences(run.queries, params.encode), st.alpha_by_query_kind(run.queries, params.encode),
-        st.user_alpha_summary(run.users_alpha, params.encode))
+    differences = run.differences
+    findings = c.findings_from_run(run)
     assert findings.level == params.encode.eval.ci_level and findings.ndcg_col == "NDCG@10"
     text = "\n".join(c.encode_conclusions(findings))
     # each verdict of the differences table about the fused tower appears with its own interval

@@ -13,6 +13,7 @@ import pytest
 from hermes_core.ingest.metrics import ingest_diagnostics, ingest_metrics, metrics_table
 from hermes_core.ingest.profile import data_profile
 from hermes_core.ingest.stage import IngestStageResult
+from hermes_core.ingest.world_signals import measure_world_signals
 from hermes_core.workspace import Workspace, write_diagnostics, write_metrics
 
 METRIC_KEYS = ["records_in", "records_accepted", "records_quarantined", "quarantine_share",
@@ -88,3 +89,6 @@ def test_world_diagnostics(world_stage: IngestStageResult) -> None:
     assert diagnostics["world"]["n_users"] == 200
     assert diagnostics["profile"]["event_type"] == "impression"
     json.dumps(diagnostics)  # the diagnostics file must be JSON-serialisable
+    # the signals the notebook measured once (section 7) give the same file as measuring them here
+    signals = measure_world_signals(world_stage.world)
+    assert json.dumps(ingest_diagnostics(world_stage, signals=signals)) == json.dumps(diagnostics)

@@ -30,8 +30,8 @@ def test_goal_bounds_are_inclusive_and_nan_never_meets_a_goal() -> None:
 
 
 def test_the_table_reads_the_stream_and_judges_each_goal(tiny_world) -> None:  # type: ignore[no-untyped-def]
-    table = conversion_signals_table(tiny_world)
     signals = delay_signals(tiny_world.conversions)
+    table = conversion_signals_table(signals)
     by_key = table.set_index("key")
     for key, goal in DELAY_SIGNAL_GOALS.items():
         assert by_key.loc[key, "value"] == signals[key]
@@ -123,7 +123,7 @@ def test_feature_table_reads_the_hidden_factor_fit(tiny_world) -> None:  # type:
     from hermes_core.ingest.world_signals import feature_signals_table
     from hermes_core.world.feature_signals import hidden_factor_r2
 
-    table = feature_signals_table(tiny_world)
     expected = hidden_factor_r2(tiny_world)
+    table = feature_signals_table(expected)
     assert table["value"].tolist() == [expected["mean_r2"], expected["max_r2"]]
     assert table["met"].iloc[0] == (expected["mean_r2"] <= 0.3)

@@ -19,9 +19,9 @@ from hermes_core.ope.metrics import OpeResults, headline_metrics, stage_diagnost
 from hermes_core.ope.open_bandit import OpenBanditExperimentResult
 from hermes_core.ope.params import OpeParams
 from hermes_core.ope.shadow import GateReport, GateRun
-from hermes_core.ope.world_experiments import WorldStudy
 from hermes_core.workspace import Workspace, write_diagnostics, write_metrics
-from tests.ope.problems import ESTIMATES, HALF_WIDTH, LOGGING_IPW, TRUTH, hand_study
+from tests.ope.problems import hand_study
+
 
 def obd_result(errors: dict[str, list[float]]) -> OpenBanditExperimentResult:
     arrays = {name: np.asarray(values) for name, values in errors.items()}
@@ -61,7 +61,7 @@ def empty_results() -> OpeResults:
 
 
 def test_headline_metrics_by_hand() -> None:
-    """Mean relative errors 0.25, 0.10, 0.05, 0.01 (see ESTIMATES); DR covers 4 of 4 logs, IPS 3
+    """Mean relative errors 0.25, 0.10, 0.05, 0.01 (see ``tests.ope.problems.ESTIMATES``); DR covers 4 of 4 logs, IPS 3
     of 4; Open Bandit means (0.2+0.4)/2, (0.1+0.3)/2, (0.5+0.7)/2; 2 of 3 gate decisions right."""
     metrics = headline_metrics(full_results())
     world = metrics["world"]

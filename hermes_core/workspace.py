@@ -141,8 +141,9 @@ def _write_json(path: Path, payload: dict[str, Any], digits: int) -> Path:
     return path
 
 
-MAX_HEADLINE_METRICS = 12
-"""Most numbers one stage's ``metrics/<stage>.json`` may hold, so ``dvc exp show`` stays readable."""
+MAX_HEADLINE_METRICS = 24
+"""Most numbers one stage's ``metrics/<stage>.json`` may hold, so ``dvc exp show`` stays readable
+(ingest's ten data counts plus the world's twelve headline signals, ``world_signals``, are the most)."""
 
 
 def _count_leaves(value: Any) -> int:

@@ -20,6 +20,8 @@ from typing import Any
 
 import pytest
 
+from hermes_core.ingest.world_signals import HEADLINE_KEYS
+
 NOTEBOOK_OF_STAGE = {"ingest": "01_ingest.ipynb", "encode": "02_encode.ipynb", "ope": "06_ope.ipynb"}
 
 
@@ -59,10 +61,21 @@ def _assert_numbers(flat: dict[str, Any], nullable: tuple[str, ...] = ()) -> Non
 
 
 def test_ingest_metrics_add_up(request: pytest.FixtureRequest) -> None:
-    flat = _leaves(_stage_outputs(request, "ingest"))
+    metrics = dict(_stage_outputs(request, "ingest"))
+    signals = metrics.pop("world_signals")
+    flat = _leaves(metrics)
     assert set(flat) == {"records_in", "records_accepted", "records_quarantined", "quarantine_share",
                          "injected_recovered_share", "users", "items", "interactions", "density", "top10pct_share"}
     _assert_numbers(flat, nullable=("injected_recovered_share",))
+    # the world's headline signals (hermes_core.ingest.world_signals.HEADLINE_KEYS): shares in [0, 1],
+    # ratios and lifts positive (the tiny world is too small for the goals; the default one meets them)
+    assert set(signals) == set(HEADLINE_KEYS)
+    _assert_numbers(signals, nullable=tuple(signals))
+    for key in ("conversions_after_7d", "last_week_unobserved", "history_variance_share", "mainstream_share_top10",
+                "mainstream_share_items", "dense_hidden_r2", "fatigue_cost", "placebo_r2"):
+        assert 0.0 <= signals[key] <= 1.0, key
+    for key in ("best_two_hop_lift", "last_click_over_static"):
+        assert signals[key] > 0, key
     assert flat["records_in"] == flat["records_accepted"] + flat["records_quarantined"]
     assert flat["quarantine_share"] == pytest.approx(flat["records_quarantined"] / flat["records_in"], abs=1e-6)
     # the tiny world injects malformed records (world.malformed_share) and every one is caught

@@ -86,6 +86,7 @@ def ingest_conclusions(stage: IngestStageResult, profile: DataProfile, metrics: 
         summary = world_summary(stage.world)
         lines.append(f"- Ground truth: the logging policy's click-through rate is {summary['click_through_rate']:.3f} "
                      f"per impression; {summary['conversion_rate_per_click']:.1%} of clicks convert and "
-                     f"{summary['conversions_censored_share']:.1%} of conversions happen after the window closes, "
-                     "so their labels are censored in the log.")
+                     f"{summary['conversions_censored_share']:.1%} of their conversions arrive after the log's window "
+                     "closes (censored in the log); the delayed-feedback stage's own stream, with its late labels, "
+                     "is in §7.1.")
     return "\n".join(lines)

@@ -1,6 +1,7 @@
 """What the ingest stage reports: ``metrics/ingest.json`` and ``reports/diagnostics/ingest.json``.
 
-:func:`ingest_metrics` builds the whole metrics file (ten numbers; the notebook adds nothing),
+:func:`ingest_metrics` builds the whole metrics file (ten data numbers, plus the world's twelve
+headline signals under ``world_signals`` for the synthetic source; the notebook adds nothing),
 :func:`ingest_diagnostics` everything behind them, :func:`metrics_table` the metrics as the
 notebook shows them.
 """
@@ -21,20 +22,24 @@ from hermes_core.ingest.stage import IngestStageResult
 from hermes_core.ingest.world_signals import WorldSignals, measure_world_signals
 
 
-def ingest_metrics(stage: IngestStageResult, profile: DataProfile | None = None) -> dict[str, float | int | None]:
-    """The headline numbers of ``metrics/ingest.json`` (ten, all numbers):
+def ingest_metrics(stage: IngestStageResult, profile: DataProfile | None = None,
+                   signals: WorldSignals | None = None) -> dict[str, Any]:
+    """The headline numbers of ``metrics/ingest.json`` (ten, all numbers, plus ``world_signals``):
 
     ``records_in``, ``records_accepted``, ``records_quarantined``, ``quarantine_share``
     (quarantined / in), ``injected_recovered_share`` (injected malformed records that were
     quarantined / injected; ``None`` without injected records, e.g. MovieLens), ``users``,
     ``items``, ``interactions`` (accepted rows of every event type), ``density`` and
-    ``top10pct_share`` (of the main event, see :class:`DataProfile`). Everything else goes to
-    :func:`ingest_diagnostics`.
+    ``top10pct_share`` (of the main event, see :class:`DataProfile`); for the synthetic world,
+    ``world_signals``: the twelve headline signals of :meth:`WorldSignals.headline` (``signals``,
+    measured here when not given). Everything else goes to :func:`ingest_diagnostics`.
     """
     result = stage.result
     profile = profile or data_profile(result.tables)
     recovery = injection_recovery(stage)
-    return {
+    if signals is None and stage.world is not None:
+        signals = measure_world_signals(stage.world)
+    metrics: dict[str, Any] = {
         "records_in": result.records_in,
         "records_accepted": result.records_accepted,
         "records_quarantined": result.records_quarantined,
@@ -46,6 +51,9 @@ def ingest_metrics(stage: IngestStageResult, profile: DataProfile | None = None)
         "density": profile.density,
         "top10pct_share": profile.top10pct_share,
     }
+    if signals is not None:
+        metrics["world_signals"] = signals.headline()
+    return metrics
 
 
 def ingest_diagnostics(stage: IngestStageResult, profile: DataProfile | None = None,
@@ -75,14 +83,21 @@ def ingest_diagnostics(stage: IngestStageResult, profile: DataProfile | None = N
     }
 
 
-def metrics_table(metrics: dict[str, float | int | None]) -> pd.DataFrame:
+def metrics_table(metrics: dict[str, Any]) -> pd.DataFrame:
     """The metrics as a (metric, value) table: counts with thousands separators, shares in %
-    with two decimals, ``n/a`` for ``None``."""
+    with two decimals, ``n/a`` for ``None``; the ``world_signals`` group as ``world_signals.<key>``
+    rows, every one a plain number with three decimals (its shares, ratios, lifts, R² and NDCG read
+    best side by side)."""
     def text(name: str, value: float | int | None) -> str:
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "n/a"
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             return f"{value:,}"
         return f"{100 * value:.2f} %"
-    return pd.DataFrame([(name, text(name, value)) for name, value in metrics.items()],
-                        columns=["metric", "value"]).set_index("metric")
+    rows = []
+    for name, value in metrics.items():
+        if isinstance(value, dict):  # the world's signals: shares, ratios, lifts, R² and NDCG alike, as numbers
+            rows.extend((f"{name}.{key}", "n/a" if inner is None else f"{inner:.3f}") for key, inner in value.items())
+        else:
+            rows.append((name, text(name, value)))
+    return pd.DataFrame(rows, columns=["metric", "value"]).set_index("metric")

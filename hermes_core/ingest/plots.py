@@ -3,10 +3,13 @@ table of the numbers the figure draws, one row per bar, point or histogram bin, 
 notebook saves beside the PNG with :func:`hermes_core.figures.save_figure`.
 
 Figure names (PNG and CSV stems in ``reports/figures/ingest/``): ``quarantine_by_reason``,
-``event_mix``, ``popularity_long_tail``, ``activity_per_user``, ``conversion_delays``, ``kg_two_hop_lift``.
+``event_mix``, ``popularity_long_tail``, ``activity_per_user``, ``conversion_delays``, ``kg_two_hop_lift``,
+``sequence_hit_rates``, ``history_affinity_share``, ``modality_oracle``, ``mainstream_exposure``.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -14,6 +17,11 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from hermes_core.ingest.profile import DataProfile, interactions_by_domain, observed_conversion_delays
+
+if TYPE_CHECKING:
+    from hermes_core.world.exposure_signals import ExposureSignals
+    from hermes_core.world.modality_signals import ModalitySignals
+    from hermes_core.world.sequence_signals import SequenceSignals
 
 COHORT_COLOURS = {"mainstream": "#b5543c", "independent": "#3c6fb5", "unknown": "#555555"}
 
@@ -218,5 +226,116 @@ def plot_sequence_hit_rates(table: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
     ax.invert_yaxis()
     ax.set_xlabel(rows.index[0].split(":", 1)[0] + " of the next click (whole warm catalogue)")
     ax.set_title("Which truth predicts the next click of a held-out session", fontsize=10)
+    fig.tight_layout()
+    return fig, data
+
+
+HISTORY_SHARE_COLOURS = ("#999999", "#3c6fb5")
+"""The two parts of each stacked bar of :func:`plot_history_share`: what static taste keeps, what the history adds."""
+
+
+def plot_history_share(signals: SequenceSignals) -> tuple[Figure, pd.DataFrame]:
+    r"""History's share of the contextual affinity ``s(u, i | h) = s(u, i) + b(h, i)``, two stacked bars
+    (``signals``: :func:`~hermes_core.world.sequence_signals.sequence_signals`):
+
+    * the variance of contextual affinity over (held-out event, warm item) pairs split into the static
+      share and the history's share ``Cov(b, s + b) / Var(s + b)`` (the two sum to 1 by construction;
+      Shorrocks 1982);
+    * the top-10 items by contextual affinity split into those also in the static top-10 and those not.
+
+    Data: ``panel, part, share``, four rows, each panel's two shares summing to 1, drawn left to right.
+    """
+    history, turnover = signals.history_variance_share, signals.top10_not_in_static
+    data = pd.DataFrame({
+        "panel": ["variance of contextual affinity"] * 2 + ["top-10 items by contextual affinity"] * 2,
+        "part": ["static taste s(u, i)", "session history b(h, i)",
+                 "also in the static top-10", "not in the static top-10"],
+        "share": [1.0 - history, history, 1.0 - turnover, turnover],
+    })
+    fig, axes = plt.subplots(2, 1, figsize=(9, 2.9))
+    for ax, (panel, part) in zip(axes, data.groupby("panel", sort=False)):
+        left = 0.0
+        for colour, row in zip(HISTORY_SHARE_COLOURS, part.itertuples()):
+            ax.barh([0], [row.share], left=left, color=colour, label=f"{row.part}: {row.share:.1%}")
+            left += row.share
+        ax.set_xlim(min(0.0, float(part["share"].min())), max(1.0, float(part["share"].max())))
+        ax.set_yticks([])
+        ax.set_title(panel, fontsize=9)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+    axes[-1].set_xlabel(f"share ({signals.n_events:,} next clicks of {signals.n_sessions:,} held-out sessions)")
+    fig.suptitle(f"The session history carries {history:.0%} of the variance of contextual affinity and "
+                 f"changes {turnover:.0%} of the top-10", fontsize=10)
+    fig.tight_layout()
+    return fig, data
+
+
+def plot_modality_oracle(signals: ModalitySignals, goal: float) -> tuple[Figure, pd.DataFrame]:
+    """The modality oracle on the cold items (``signals``:
+    :func:`~hermes_core.world.modality_signals.modality_signals`): left, mean cold-start NDCG@k of
+    concatenation without and with the session's true modality intent over all scored sessions;
+    right, the oracle's gain over all sessions (with its bootstrap interval) and over the sessions
+    with an intent, against 0 (dotted) and the ``goal`` (dashed).
+
+    Data: ``panel, series, value, ci_low, ci_high``, one row per bar, top to bottom in each panel;
+    the interval is NaN where none was measured.
+    """
+    nan = float("nan")
+    data = pd.DataFrame([
+        ("ndcg", "concatenation (no intent)", signals.ndcg_concatenation, nan, nan),
+        ("ndcg", "concatenation + true intent (oracle)", signals.ndcg_oracle, nan, nan),
+        ("gain", f"all {signals.n_sessions:,} sessions", signals.gain, signals.gain_ci_low, signals.gain_ci_high),
+        ("gain", f"{signals.n_intent_sessions:,} sessions with an intent", signals.gain_intent_sessions, nan, nan),
+    ], columns=["panel", "series", "value", "ci_low", "ci_high"])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 2.8))
+    ndcg = data[data["panel"] == "ndcg"]
+    bars = left.barh(ndcg["series"], ndcg["value"], color=["#999999", "#3c6fb5"])
+    left.bar_label(bars, fmt="%.3f", padding=2, fontsize=8)
+    left.invert_yaxis()
+    left.set_xlim(0.0, 1.1)
+    left.set_xlabel(f"mean NDCG@{signals.k} over the cold items")
+    gain = data[data["panel"] == "gain"]
+    bars = right.barh(gain["series"], gain["value"], color="#3c6fb5")
+    right.bar_label(bars, fmt="%+.3f", label_type="center", color="white", fontsize=8)
+    measured = gain[gain["ci_low"].notna()]
+    right.errorbar(measured["value"], measured["series"], fmt="none", ecolor="black", capsize=3,
+                   xerr=[measured["value"] - measured["ci_low"], measured["ci_high"] - measured["value"]])
+    right.invert_yaxis()
+    right.axvline(0.0, color="black", linestyle=":")
+    right.axvline(goal, color="#b5543c", linestyle="--")
+    right.margins(x=0.2)
+    right.set_xlabel(f"oracle gain in NDCG@{signals.k} (dashed: goal +{goal:g})")
+    right.set_title(f"bar: {signals.level:.0%} bootstrap interval over sessions", fontsize=9)
+    fig.suptitle(f"Knowing the session's modality intent gains {signals.gain:+.3f} NDCG@{signals.k} "
+                 f"on {signals.n_cold_items:,} cold items", fontsize=10)
+    fig.tight_layout()
+    return fig, data
+
+
+def plot_mainstream_exposure(signals: ExposureSignals) -> tuple[Figure, pd.DataFrame]:
+    """Merit against exposure (``signals``: :func:`~hermes_core.world.exposure_signals.exposure_signals`):
+    horizontal bars of the mainstream creators' share of the catalogue's items, of users' true top-k
+    (merit) and of the logged impressions (exposure), top to bottom, with the items' share dotted.
+
+    Data: ``group, mainstream_share``, one row per bar, top to bottom.
+    """
+    k = signals.k
+    data = pd.DataFrame({
+        "group": ["catalogue items", f"users' true top-{k} (merit)", "logged impressions (exposure)"],
+        "mainstream_share": [signals.mainstream_share_items, signals.mainstream_share_top10,
+                             signals.mainstream_share_impressions],
+    })
+    fig, ax = plt.subplots(figsize=(8, 2.6))
+    bars = ax.barh(data["group"], data["mainstream_share"],
+                   color=["#999999", "#3c6fb5", COHORT_COLOURS["mainstream"]])
+    ax.bar_label(bars, fmt="%.3f", label_type="center", color="white", fontsize=8)
+    ax.invert_yaxis()
+    ax.axvline(signals.mainstream_share_items, color="black", linestyle=":")
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("share from mainstream creators (dotted: their share of the items)")
+    over = (signals.mainstream_share_impressions / signals.mainstream_share_top10
+            if signals.mainstream_share_top10 else float("nan"))
+    ax.set_title(f"Mainstream creators hold {signals.mainstream_share_top10:.1%} of merit and "
+                 f"{signals.mainstream_share_impressions:.1%} of exposure ({over:.2f}×)\n"
+                 f"(popularity {'is' if signals.popularity_in_relevance else 'is not'} part of relevance)", fontsize=10)
     fig.tight_layout()
     return fig, data

@@ -34,17 +34,24 @@ that no content reveals, a creator (mainstream or independent, with heavy-tailed
 popularity) and a domain. Its description is written from its strongest themes and its image
 is painted from its visual styles. Cold items are created after the logging window.
 
-**Users and true relevance.** User $u$ has preferences $p^{vis}_u, p^{txt}_u, p^{hid}_u$, a modality
-affinity $m_u \sim \mathrm{Beta}(c,c)$ and domain affinities $a_u$. With each term standardised,
-$$ s(u,i) = 1.4\,[m_u \tilde v_{ui} + (1-m_u)\tilde t_{ui}] + 0.8\,\tilde h_{ui} + 0.8\log(4 a_{u,d(i)}) + 0.5\,\widetilde{\log pop_i}, $$
-plus, inside a session whose last click was $c$, the sequential term
-$\kappa\,[(\cos(c,i)-\mu)/\sigma + \mathbb 1\{\text{same creator}\}]$. Graded relevance $rel \in \{0,\dots,4\}$
-cuts $s$ at fixed quantiles.
+**Users and true relevance.** User $u$ has preferences $p^{vis}_u, p^{txt}_u, p^{hid}_u$, a taste
+$q_u$ for the creators' factors, a modality affinity $m_u \sim \mathrm{Beta}(c,c)$ and domain
+affinities $a_u$ (region shifts $a_u$, age shifts $p^{vis}_u$; a `newsletter` flag is a placebo).
+With each term standardised, in a session context $x$ (modality intent, hour of day, day),
+$$ s(u,i \mid x) = 1.4\,[m_{udx} \tilde v_{ui} + (1-m_{udx})\tilde t_{ui}] + 0.8\,\tilde h_{ui} + 0.8\log(4 a_{u,d(i)}) + w_c\, \tilde e_{u,c(i)} + \chi(x, d(i)), $$
+where the modality weight $m_{udx}$ moves with the domain and the session's intent, the creator
+taste $e$ carries over to a creator's collaborators, and $\chi$ shifts domains by the hour.
+Popularity drives exposure, not merit (`world.popularity_in_relevance: false`). Inside a session
+with clicks $h$, a history term adds the session's drifting intent (a decayed mean of the clicked
+items' content), the clicked creators, the next part of a clicked series and a genre transition.
+Graded relevance $rel \in \{0,\dots,4\}$ cuts the affinity at fixed quantiles.
 
 **Logging policy and feedback.** Each request ranks $C$ candidates with a Plackett–Luce policy of
 noisy scores; the exact marginal probability of every candidate at every position is logged as
 the propensity. A position-based model turns relevance into clicks,
-$P(\text{click}\mid u,i,k) = (k+1)^{-\eta}\,[\epsilon + (\gamma-\epsilon)(2^{rel}-1)/15]$, and a click
+$P(\text{click}\mid u,i,k) = (k+1)^{-\eta}\,[\epsilon + (\gamma-\epsilon)(2^{\tilde g}-1)/15]\, f_k$ with the
+continuous grade $\tilde g$ and a similarity fatigue $f_k$ (a near copy of an item above loses
+appeal), and a click
 converts with probability $\sigma(b_0 + b_{rel}\,rel + b_{price}\,z(\log price))$ after a delay
 (exponential by default, mean depending on the domain) that the log only sees if it ends before
 the window closes."""

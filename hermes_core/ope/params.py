@@ -93,6 +93,9 @@ class OpeWorldParams(StrictModel):
     main_target: str = "greedy-true"
     target_temperatures: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0, 4.0)
     ipw_clip_sweep: tuple[float, ...] = (5.0, 20.0, 100.0)
+    # The fresh logs' similarity fatigue: 0 keeps clicks position-based (what the position-wise
+    # estimators and the marginal-based true values assume); None: the world's own.
+    similarity_fatigue: float | None = Field(0.0, ge=0.0, le=1.0)
 
     @field_validator("target_temperatures", "ipw_clip_sweep")
     @classmethod

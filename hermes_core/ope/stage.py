@@ -48,19 +48,34 @@ OBD_FOLDER = "open_bandit_dataset"
 
 
 # ----------------------------------------------------------------------------- 1 · the world
-def load_world(workspace: Workspace) -> tuple[World | None, str]:
+def load_world(workspace: Workspace, params: OpeParams | None = None) -> tuple[World | None, str]:
     """The ingest stage's world and a sentence on it; ``None`` with the reason when
-    ``data/world`` holds none (e.g. ``data.source`` is MovieLens)."""
+    ``data/world`` holds none (e.g. ``data.source`` is MovieLens).
+
+    With ``params``, the world's click model for the fresh logs of the study and the gate takes
+    ``ope.world.similarity_fatigue`` (:meth:`World.with_similarity_fatigue`): at 0 the clicks are
+    position-based, the assumption under which the position-wise estimators are unbiased and the
+    true values (:meth:`World.policy_value`, computed from the marginals) are exact. With the
+    world's own fatigue, a slate's clicks depend on the items shown together, which no
+    position-wise estimator or marginal-based truth can see."""
     try:
         world = World.load(workspace.world)
     except FileNotFoundError:
         return None, (f"No synthetic world at {workspace.world}: the ingest stage wrote none (data.source is "
                       "not 'world', or ingest has not run). The world experiments and the gate are skipped.")  # fmt: skip
     p = world.params
+    fatigue = None if params is None else params.world.similarity_fatigue
+    if fatigue is not None:
+        world = world.with_similarity_fatigue(fatigue)
     where = workspace.world.relative_to(workspace.root)  # no absolute path: the note goes to the metrics
+    clicks = ""
+    if fatigue is not None:
+        clicks = (f" The fresh logs' clicks use similarity fatigue {fatigue:g} (ope.world.similarity_fatigue; the "
+                  f"world's own is {p.similarity_fatigue:g})")
+        clicks += ": position-based, as the estimators assume." if fatigue == 0 else "."
     return world, (f"World loaded from <output root>/{where}: {p.n_users:,} users, {p.n_items:,} items, "
                    f"{p.n_requests:,} logged requests of {p.slate_size} slots from {p.candidates_per_request} "
-                   f"candidates (logging temperature {p.logging_temperature:g}).")  # fmt: skip
+                   f"candidates (logging temperature {p.logging_temperature:g}).{clicks}")  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- 3 · Open Bandit

@@ -10,6 +10,8 @@ Generative story (all draws from the ``numpy.random.Generator`` passed in):
   16 themes, its visual latent ``visual_i ~ Dirichlet(0.3 + 3 * creator style prior)`` over 8
   styles, a hidden latent ``hidden_i ~ N(0, I_H)`` that no content reveals, and
   ``log_pop_i = log_pop_c + N(0, 0.5^2)``;
+- creator c also has a taste factor ``z_c ~ N(0, I_4)``: users' taste for the creator
+  (:mod:`hermes_core.world.preferences`), carried in part to its collaborators;
 - a share ``cold_item_share`` of items is created after the logging window (cold items).
 """
 
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from hermes_core.world.params import DOMAINS, WorldParams
+from hermes_core.world.population import CREATOR_TASTE_DIM
 from hermes_core.world.vocabulary import (
     DOMAIN_NOUNS,
     GENRES,
@@ -42,6 +45,7 @@ class Creators:
     theme_prior: np.ndarray  # (n_creators, 16)
     style_prior: np.ndarray  # (n_creators, 8)
     names: tuple[str, ...]
+    taste_latent: np.ndarray  # (n_creators, CREATOR_TASTE_DIM) own factor of users' taste for the creator
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,7 @@ class Catalogue:
     titles: tuple[str, ...]
     descriptions: tuple[str, ...]
     albums: tuple[str, ...]
+    injected: np.ndarray  # (n_items,) bool: the description carries planted instructions (world.injections)
 
 
 def _name(rng: np.random.Generator, n_syllables: int) -> str:
@@ -83,7 +88,8 @@ def generate_creators(params: WorldParams, rng: np.random.Generator) -> Creators
     theme_prior = rng.dirichlet(np.full(len(THEME_NAMES), 0.4), size=params.n_creators)
     style_prior = rng.dirichlet(np.full(len(VISUAL_STYLE_NAMES), 0.4), size=params.n_creators)
     names = tuple(f"{_name(rng, 2)} {_name(rng, 3)}" for _ in range(params.n_creators))
-    return Creators(domain, mainstream, log_popularity, theme_prior, style_prior, names)
+    taste_latent = rng.standard_normal((params.n_creators, CREATOR_TASTE_DIM))
+    return Creators(domain, mainstream, log_popularity, theme_prior, style_prior, names, taste_latent)
 
 
 def describe_item(domain: str, text_latent: np.ndarray, rng: np.random.Generator) -> str:
@@ -188,6 +194,7 @@ def generate_catalogue(params: WorldParams, creators: Creators, rng: np.random.G
         titles=tuple(titles),
         descriptions=tuple(descriptions),
         albums=tuple(albums),
+        injected=np.zeros(n, dtype=bool),
     )
 
 

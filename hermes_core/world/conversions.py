@@ -43,10 +43,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from hermes_core.world.catalogue import Catalogue
 from hermes_core.world.params import DOMAINS, WorldParams
-from hermes_core.world.population import Users
-from hermes_core.world.preferences import PreferenceScales, attractiveness, grade, pair_affinity
+from hermes_core.world.preferences import PreferenceScales, TasteModel, attractiveness, grade, pair_affinity
 
 DEVICES: tuple[str, ...] = ("mobile", "desktop", "tablet")
 DEVICE_SHARES = np.array([0.6, 0.3, 0.1])
@@ -225,9 +223,10 @@ class ConversionStream:
         return cls(**values)
 
 
-def _draw_pairs(params: WorldParams, users: Users, catalogue: Catalogue, scales: PreferenceScales,
-                n_clicks: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _draw_pairs(model: TasteModel, n_clicks: int,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(user, item, grade) of ``n_clicks`` clicks: ``P ∝ activity_u pop_i attr(rel_ui)`` by rejection."""
+    params, users, catalogue, scales = model.params, model.users, model.catalogue, model.scales
     warm = np.flatnonzero(~catalogue.is_cold)
     p_user = users.activity / users.activity.sum()
     weights = np.exp(catalogue.log_popularity[warm] - catalogue.log_popularity[warm].max())
@@ -238,8 +237,7 @@ def _draw_pairs(params: WorldParams, users: Users, catalogue: Catalogue, scales:
         batch = int(min(max(12 * remaining, 20_000), 4 * PAIR_CHUNK))
         u = rng.choice(len(p_user), size=batch, p=p_user)
         i = warm[rng.choice(len(warm), size=batch, p=p_item)]
-        rel = np.concatenate([grade(scales, pair_affinity(scales, users, catalogue, u[s:s + PAIR_CHUNK],
-                                                          i[s:s + PAIR_CHUNK]))
+        rel = np.concatenate([grade(scales, pair_affinity(model, u[s:s + PAIR_CHUNK], i[s:s + PAIR_CHUNK]))
                               for s in range(0, batch, PAIR_CHUNK)])
         keep = np.flatnonzero(rng.random(batch) < attractiveness(params, rel) / params.click_ceiling)[:remaining]
         parts.append((u[keep], i[keep], rel[keep]))
@@ -257,12 +255,12 @@ def conversion_offset(params: WorldParams, scales: PreferenceScales, relevance: 
             + DEVICE_LOGIT[device] + EVENING_LOGIT * evening + AGE_LOGIT * (age - AGE_MEAN) / AGE_STD)
 
 
-def generate_conversion_stream(params: WorldParams, users: Users, catalogue: Catalogue, scales: PreferenceScales,
-                               rng: np.random.Generator) -> ConversionStream:
+def generate_conversion_stream(model: TasteModel, rng: np.random.Generator) -> ConversionStream:
     """Draw the stream of ``params.conversions`` (module docstring) from ``rng``."""
+    params, users, catalogue, scales = model.params, model.users, model.catalogue, model.scales
     conv = params.conversions
     n = conv.n_clicks
-    user, item, relevance = _draw_pairs(params, users, catalogue, scales, n, rng)
+    user, item, relevance = _draw_pairs(model, n, rng)
     day = rng.integers(conv.click_days, size=n)
     hour = rng.choice(24, size=n, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
     click_time = day + (hour + rng.random(n)) / 24.0

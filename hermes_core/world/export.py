@@ -110,7 +110,8 @@ def user_records(world: World) -> list[dict[str, Any]]:
             "user_id": user_id(u),
             "created_at": _iso(world, -float(users.signup_offset[u])),
             "segment": REGIONS[int(users.region[u])],
-            "features": {"age": float(users.age[u])},
+            # region (the segment) shifts domain tastes and age shifts styles; newsletter is a placebo
+            "features": {"age": float(users.age[u]), "newsletter": float(users.newsletter[u])},
         }
         for u in range(world.n_users)
     ]

@@ -13,13 +13,14 @@ with ``q`` the world's true click probability (contextual relevance and examinat
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from hermes_core.world.params import DOMAINS
 from hermes_core.world.plackett_luce import position_marginals, softmax_weights
-from hermes_core.world.preferences import attractiveness, content_vectors, examination
+from hermes_core.world.preferences import attractiveness, examination
+from hermes_core.world.truth import continuous_grade
 from hermes_core.world.simulate import Logs, simulate_logs
 from hermes_core.world.vocabulary import REGIONS
 from hermes_core.world.world import World, seed_streams
@@ -29,13 +30,17 @@ def resimulate(world: World, seed: int, n_requests: int | None = None) -> Logs:
     """A fresh log of the same world (same users, items and preferences), new draws."""
     params = world.params if n_requests is None else world.params.model_copy(update={"n_requests": n_requests})
     rng = np.random.default_rng(np.random.SeedSequence([world.params.seed, seed]))
-    return simulate_logs(params, world.users, world.catalogue, world.scales, content_vectors(world.catalogue), rng)
+    model = world.model if n_requests is None else replace(world.model, params=params)
+    return simulate_logs(model, rng)
 
 
 def click_probabilities(world: World, logs: Logs) -> np.ndarray:
-    """``q(r, a, k)``: (n_requests, C, K) true click probability of each candidate at each position."""
+    """``q(r, a, k)``: (n_requests, C, K) click probability of each candidate at each position under
+    the position-based part of the click model (continuous grade; similarity fatigue, which
+    depends on the items above, is left out: see :meth:`World.candidate_click_probabilities`)."""
     theta = examination(world.params, np.arange(logs.slate.shape[1]))
-    return attractiveness(world.params, logs.candidate_relevance)[:, :, None] * theta[None, None, :]
+    attr = attractiveness(world.params, continuous_grade(world.model, logs.candidate_affinity))
+    return attr[:, :, None] * theta[None, None, :]
 
 
 def true_value(world: World, logs: Logs, action_dist: np.ndarray) -> float:

@@ -40,6 +40,7 @@ class Queries:
     target_visual: np.ndarray  # (n_queries, 8) zero unless visual
     target_text: np.ndarray  # (n_queries, 16) zero unless content
     constraints: tuple[str, ...]  # JSON text: {"domain": ..., "genre": ..., ...}
+    injected: np.ndarray  # (n_queries,) bool: the text carries planted instructions (world.injections)
 
 
 def generate_queries(params: WorldParams, catalogue: Catalogue, creators: Creators,
@@ -96,6 +97,7 @@ def generate_queries(params: WorldParams, catalogue: Catalogue, creators: Creato
         target_visual=target_visual,
         target_text=target_text,
         constraints=tuple(constraints),
+        injected=np.zeros(n, dtype=bool),
     )
 
 
@@ -118,18 +120,22 @@ def constraint_mask(spec: dict[str, object], catalogue: Catalogue, creators: Cre
     return mask
 
 
-def collaboration_edges(creators: Creators, rng: np.random.Generator) -> np.ndarray:
-    """Creator-creator collaborations: (n_edges, 2), within a domain, likelier within a cohort.
+def collaboration_edges(creators: Creators, rng: np.random.Generator, style_bias: float = 0.0) -> np.ndarray:
+    """Creator-creator collaborations: (n_edges, 2), within a domain, likelier within a cohort
+    and between creators of similar visual style.
 
-    Each creator proposes ``Poisson(1.5)`` partners of its domain; a partner of the same
-    cohort is three times as likely as one of the other cohort.
+    Each creator proposes ``Poisson(1.5)`` partners of its domain, drawn with weights
+    ``3^{1[same cohort]} exp(beta cos(style_c, style_c'))`` (``beta = world.collaboration_style_bias``,
+    ``style`` the creators' style priors).
     """
     edges: set[tuple[int, int]] = set()
+    style = creators.style_prior / np.linalg.norm(creators.style_prior, axis=1, keepdims=True)
     for c in range(len(creators.domain)):
         pool = np.flatnonzero((creators.domain == creators.domain[c]) & (np.arange(len(creators.domain)) != c))
         if len(pool) == 0:
             continue
         weights = np.where(creators.mainstream[pool] == creators.mainstream[c], 3.0, 1.0)
+        weights = weights * np.exp(style_bias * (style[pool] @ style[c] - 1.0))
         k = min(len(pool), int(rng.poisson(1.5)))
         for partner in rng.choice(pool, size=k, replace=False, p=weights / weights.sum()):
             edges.add((min(c, int(partner)), max(c, int(partner))))

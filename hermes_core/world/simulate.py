@@ -2,14 +2,21 @@
 
 For each request (one step of a session):
 
+0. *session*: a user (by activity), a start time and a modality intent; each request's hour of
+   day is its context and its day the point of the user's taste drift. With probability
+   ``modality_intent_share`` the session is about looks or about content (equally likely),
+   shifting the modality weight's logit by ``+-modality_intent_strength``;
 1. *candidates*: an upstream retriever draws ``C`` warm items without replacement by the
-   Gumbel-top-C trick on ``0.5 (s(u,i) + b(c,i)) + log pop_i`` (``b``: the sequential bonus
-   of the session's last click ``c``);
+   Gumbel-top-C trick on ``0.3 s(u, i | h, x) + log pop_i`` (``s(u, i | h, x)``: the contextual
+   affinity given the session's clicks so far and its context, :mod:`hermes_core.world.truth`);
 2. *logging policy*: a Plackett-Luce ranking of the candidates with scores
-   ``0.8 (s + b) + sigma * eps`` (``eps ~ N(0,1)`` per request and candidate, the logging
+   ``0.8 s(u, i | h, x) + sigma * eps`` (``eps ~ N(0,1)`` per request and candidate, the logging
    model's error) at temperature ``T``; the exact marginal probability of each candidate at
    each position is logged (:func:`~hermes_core.world.plackett_luce.position_marginals`);
-3. *clicks*: position-based model on the contextual grade;
+3. *clicks*: the position-based model with continuous attractiveness and similarity fatigue
+   (:mod:`hermes_core.world.truth`); every click joins the session's history, in slate order,
+   which is also the order of the click times (a click comes after the clicks above it, and the
+   session's next request after its last click);
 4. *conversions*: each click converts with its true probability after a delay drawn from
    the configured distribution with mean ``mu_domain * exp(-0.25 (rel - 2))`` days; the
    log sees a conversion only if it happens before the end of the logging window.
@@ -23,18 +30,15 @@ from math import gamma
 import numpy as np
 
 from hermes_core.world.params import DOMAINS, WorldParams
-from hermes_core.world.catalogue import SECONDS_PER_DAY, Catalogue
+from hermes_core.world.catalogue import SECONDS_PER_DAY
 from hermes_core.world.plackett_luce import position_marginals, sample_slates, softmax_weights
-from hermes_core.world.population import Users
 from hermes_core.world.preferences import (
-    PreferenceScales,
-    affinity_matrix,
-    attractiveness,
-    context_bonus_matrix,
+    SessionContext,
+    TasteModel,
     conversion_probability,
-    examination,
     grade,
 )
+from hermes_core.world.truth import NO_ITEM, contextual_affinity_matrix, slate_click_probabilities
 
 CANDIDATE_CHUNK = 2048
 CANDIDATE_AFFINITY_WEIGHT = 0.3
@@ -50,10 +54,13 @@ class Logs:
     step: np.ndarray  # (n_req,) position of the request within its session
     timestamp: np.ndarray  # (n_req,) seconds since the world's start
     context_item: np.ndarray  # (n_req,) last clicked item in the session, -1 if none
+    modality_intent: np.ndarray  # (n_req,) the session's modality intent (logit shift; 0: none)
+    hour: np.ndarray  # (n_req,) hour of day of the request, 0..23
     candidates: np.ndarray  # (n_req, C) item indices
     logging_marginals: np.ndarray  # (n_req, C, K) P(candidate at position) under the logging policy
     slate: np.ndarray  # (n_req, K) candidate slots shown at each position
     candidate_relevance: np.ndarray  # (n_req, C) true contextual grade, int8
+    candidate_affinity: np.ndarray  # (n_req, C) true contextual affinity s(u, i | h, x)
     clicks: np.ndarray  # (n_req, K) bool
     click_time: np.ndarray  # (n_req, K) seconds, NaN where no click
     conv_request: np.ndarray  # (n_clicks,) request of each click
@@ -90,8 +97,34 @@ def _session_lengths(params: WorldParams, rng: np.random.Generator) -> np.ndarra
     return lengths
 
 
-def simulate_logs(params: WorldParams, users: Users, catalogue: Catalogue, scales: PreferenceScales,
-                  content: np.ndarray, rng: np.random.Generator) -> Logs:
+def session_intents(params: WorldParams, n_sessions: int, rng: np.random.Generator) -> np.ndarray:
+    """Each session's modality intent: ``+-modality_intent_strength`` with probability
+    ``modality_intent_share`` (the sign a fair coin), else 0."""
+    has_intent = rng.random(n_sessions) < params.modality_intent_share
+    sign = np.where(rng.random(n_sessions) < 0.5, 1.0, -1.0)
+    return np.where(has_intent, sign * params.modality_intent_strength, 0.0)
+
+
+def request_context(intent: np.ndarray, seconds: np.ndarray) -> SessionContext:
+    """The context of requests made at ``seconds`` since the world's start (midnight UTC)."""
+    seconds = np.asarray(seconds, dtype=float)
+    hour = (np.floor(seconds / 3600.0) % 24).astype(np.int64)
+    return SessionContext(modality_intent=np.asarray(intent, dtype=float), hour=hour, day=seconds / SECONDS_PER_DAY)
+
+
+def padded(histories: list[list[int]]) -> np.ndarray:
+    """Session histories as one right-aligned (n, L) array padded with ``NO_ITEM``."""
+    length = max((len(h) for h in histories), default=0)
+    out = np.full((len(histories), max(length, 1)), NO_ITEM, dtype=np.int64)
+    for row, items in enumerate(histories):
+        if items:
+            out[row, -len(items):] = items
+    return out
+
+
+def simulate_logs(model: TasteModel, rng: np.random.Generator) -> Logs:
+    params, catalogue = model.params, model.catalogue
+    users = model.users
     k_slate, c_cand = params.slate_size, params.candidates_per_request
     lengths = _session_lengths(params, rng)
     n_sessions = len(lengths)
@@ -99,14 +132,14 @@ def simulate_logs(params: WorldParams, users: Users, catalogue: Catalogue, scale
     session_user = rng.choice(len(activity), size=n_sessions, p=activity)
     log_seconds = params.log_days * SECONDS_PER_DAY
     clock = rng.uniform(0.0, 0.97 * log_seconds, size=n_sessions)
-    last_click = np.full(n_sessions, -1, dtype=np.int64)
+    intent = session_intents(params, n_sessions, rng)
+    history: list[list[int]] = [[] for _ in range(n_sessions)]
     warm = np.flatnonzero(~catalogue.is_cold)
     log_pop_warm = catalogue.log_popularity[warm]
-    theta = examination(params, np.arange(k_slate))
 
     columns: dict[str, list[np.ndarray]] = {key: [] for key in (
-        "session", "step", "timestamp", "context", "candidates", "marginals", "slate", "relevance",
-        "clicks", "click_time")}
+        "session", "step", "timestamp", "context", "intent", "hour", "candidates", "marginals", "slate",
+        "relevance", "affinity", "clicks", "click_time")}
     for step in range(int(lengths.max())):
         active = np.flatnonzero(lengths > step)
         if step > 0:
@@ -114,9 +147,11 @@ def simulate_logs(params: WorldParams, users: Users, catalogue: Catalogue, scale
         for start in range(0, len(active), CANDIDATE_CHUNK):
             sessions = active[start:start + CANDIDATE_CHUNK]
             u = session_user[sessions]
-            ctx = last_click[sessions]
-            true_affinity = affinity_matrix(scales, users, catalogue, u, warm)  # (n, n_warm)
-            contextual = true_affinity + context_bonus_matrix(params, scales, catalogue, content, ctx, warm)
+            histories = padded([history[s] for s in sessions])
+            ctx = histories[:, -1]
+            t0 = clock[sessions]
+            context = request_context(intent[sessions], t0)
+            contextual = contextual_affinity_matrix(model, u, histories, warm, context)  # (n, n_warm)
             keys = CANDIDATE_AFFINITY_WEIGHT * contextual + log_pop_warm[None, :] + rng.gumbel(size=contextual.shape)
             top = np.argpartition(-keys, c_cand - 1, axis=1)[:, :c_cand]
             top = np.take_along_axis(top, np.argsort(-np.take_along_axis(keys, top, 1), axis=1), 1)
@@ -126,21 +161,23 @@ def simulate_logs(params: WorldParams, users: Users, catalogue: Catalogue, scale
             weights = softmax_weights(logging_scores, params.logging_temperature)
             marginals = position_marginals(weights, k_slate)
             slate = sample_slates(weights, k_slate, rng)
-            relevance = grade(scales, cand_contextual)
-            shown_rel = np.take_along_axis(relevance, slate, 1)
-            p_click = theta[None, :] * attractiveness(params, shown_rel)
-            clicks = rng.random(p_click.shape) < p_click
-            t0 = clock[sessions]
-            offsets = 5.0 * np.arange(k_slate)[None, :] + rng.exponential(20.0, size=p_click.shape)
-            click_time = np.where(clicks, t0[:, None] + offsets, np.nan)
-            clicked_any = clicks.any(axis=1)
-            last_pos = k_slate - 1 - np.argmax(clicks[:, ::-1], axis=1)
+            relevance = grade(model.scales, cand_contextual)
             shown_items = np.take_along_axis(cand_items, slate, 1)
-            last_click[sessions] = np.where(clicked_any, shown_items[np.arange(len(sessions)), last_pos], ctx)
+            shown_affinity = np.take_along_axis(cand_contextual, slate, 1)
+            p_click = slate_click_probabilities(model, shown_affinity, shown_items)
+            clicks = rng.random(p_click.shape) < p_click
+            # the user reads the slate top down: a click at position k comes after every click above it,
+            # and the session's next request after its last click, so the click times order the history
+            offsets = np.cumsum(5.0 + rng.exponential(15.0, size=p_click.shape), axis=1)
+            click_time = np.where(clicks, t0[:, None] + offsets, np.nan)
+            clock[sessions] = np.where(clicks.any(axis=1), t0 + np.where(clicks, offsets, 0.0).max(axis=1), t0)
+            for row, session in enumerate(sessions):
+                history[session].extend(int(item) for item in shown_items[row, clicks[row]])
             for key, value in (("session", sessions), ("step", np.full(len(sessions), step)),
-                               ("timestamp", t0.copy()), ("context", ctx), ("candidates", cand_items),
+                               ("timestamp", t0.copy()), ("context", ctx), ("intent", intent[sessions]),
+                               ("hour", context.hour), ("candidates", cand_items),
                                ("marginals", marginals), ("slate", slate), ("relevance", relevance),
-                               ("clicks", clicks), ("click_time", click_time)):
+                               ("affinity", cand_contextual), ("clicks", clicks), ("click_time", click_time)):
                 columns[key].append(value)
 
     data = {key: np.concatenate(value) for key, value in columns.items()}
@@ -151,7 +188,7 @@ def simulate_logs(params: WorldParams, users: Users, catalogue: Catalogue, scale
     req_idx, pos_idx = np.nonzero(data["clicks"])
     clicked_items = data["candidates"][req_idx, data["slate"][req_idx, pos_idx]]
     clicked_rel = data["relevance"][req_idx, data["slate"][req_idx, pos_idx]]
-    p_conv = conversion_probability(params, scales, catalogue, clicked_items, clicked_rel)
+    p_conv = conversion_probability(params, model.scales, catalogue, clicked_items, clicked_rel)
     converted = rng.random(len(p_conv)) < p_conv
     domain_means = np.array([getattr(params.delay_mean_days, d) for d in DOMAINS])
     mean_days = domain_means[catalogue.domain[clicked_items]] * np.exp(-0.25 * (clicked_rel - 2.0))
@@ -165,10 +202,13 @@ def simulate_logs(params: WorldParams, users: Users, catalogue: Catalogue, scale
         step=data["step"],
         timestamp=data["timestamp"],
         context_item=data["context"],
+        modality_intent=data["intent"],
+        hour=data["hour"],
         candidates=data["candidates"],
         logging_marginals=data["marginals"],
         slate=data["slate"],
         candidate_relevance=data["relevance"],
+        candidate_affinity=data["affinity"],
         clicks=data["clicks"],
         click_time=data["click_time"],
         conv_request=req_idx,

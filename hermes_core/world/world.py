@@ -3,15 +3,17 @@
 ``World.generate(params)`` is a pure function of the parameters: the same seed gives the
 same arrays, files and bytes. Each component draws from its own child of
 ``SeedSequence(seed)`` (creators, items, users, scales, logs, queries, images, corruption,
-graph, conversions), so resizing one component does not reshuffle the others' draws; a new
-component appends its stream at the end, which leaves every earlier child unchanged.
+graph, conversions, dynamics, injections), so resizing one component does not reshuffle the
+others' draws (the injections stream serves the descriptions first and the queries next, so the
+number of items also decides which queries carry an instruction); a new component appends its
+stream at the end, which leaves every earlier child unchanged.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -23,12 +25,16 @@ from hermes_core.world.params import DOMAINS, WorldParams
 from hermes_core.world.components import affinity_components
 from hermes_core.world.catalogue import SECONDS_PER_DAY, Catalogue, Creators, generate_catalogue, generate_creators
 from hermes_core.world.conversions import ConversionStream, ObservedLabels, generate_conversion_stream
+from hermes_core.world.dynamics import Dynamics, generate_dynamics
+from hermes_core.world.injections import inject_instructions
 from hermes_core.world.population import Users, generate_users
 from hermes_core.world.preferences import (
     PreferenceScales,
+    SessionContext,
+    TasteModel,
     affinity_matrix,
     attractiveness,
-    content_vectors,
+    carried_creator_taste,
     conversion_probability,
     examination,
     fit_scales,
@@ -41,7 +47,7 @@ from hermes_core.world import truth
 
 SEED_STREAMS: tuple[str, ...] = (
     "creators", "items", "users", "scales", "logs", "queries", "images", "corruption", "graph", "spare",
-    "conversions",
+    "conversions", "dynamics", "injections",
 )
 
 
@@ -84,6 +90,7 @@ class World:
     queries: Queries
     collaborations: np.ndarray  # (n_edges, 2) creator pairs
     conversions: ConversionStream  # the delayed-feedback stage's click-to-conversion stream
+    dynamics: Dynamics  # series and genre transitions (hermes_core.world.dynamics)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -91,13 +98,38 @@ class World:
         rngs = seed_streams(params.seed)
         creators = generate_creators(params, rngs["creators"])
         catalogue = generate_catalogue(params, creators, rngs["items"])
+        descriptions, injected = inject_instructions(catalogue.descriptions, params.injection_share, rngs["injections"])
+        catalogue = replace(catalogue, descriptions=descriptions, injected=injected)
         users = generate_users(params, rngs["users"])
-        scales = fit_scales(params, users, catalogue, rngs["scales"])
-        logs = simulate_logs(params, users, catalogue, scales, content_vectors(catalogue), rngs["logs"])
+        collaborations = collaboration_edges(creators, rngs["graph"], params.collaboration_style_bias)
+        dynamics = generate_dynamics(catalogue, len(DOMAINS), rngs["dynamics"])
+        creator_taste = carried_creator_taste(creators, collaborations, params.collaborator_taste_carry)
+        scales = fit_scales(params, users, catalogue, creator_taste, dynamics, rngs["scales"])
+        model = TasteModel(params, scales, users, catalogue, creator_taste, dynamics)
+        logs = simulate_logs(model, rngs["logs"])
         queries = generate_queries(params, catalogue, creators, rngs["queries"])
-        collaborations = collaboration_edges(creators, rngs["graph"])
-        conversions = generate_conversion_stream(params, users, catalogue, scales, rngs["conversions"])
-        return cls(params, creators, catalogue, users, scales, logs, queries, collaborations, conversions)
+        query_texts, query_injected = inject_instructions(queries.text, params.injection_share, rngs["injections"])
+        queries = replace(queries, text=query_texts, injected=query_injected)
+        conversions = generate_conversion_stream(model, rngs["conversions"])
+        return cls(params, creators, catalogue, users, scales, logs, queries, collaborations, conversions, dynamics)
+
+    def with_similarity_fatigue(self, phi: float) -> World:
+        """The same world (users, items, truth, logs) whose click model, for every *new* log and
+        question to the truth, has similarity fatigue ``phi``; 0 makes it the position-based model
+        the position-wise off-policy estimators and :meth:`policy_value` assume."""
+        if phi == self.params.similarity_fatigue:
+            return self
+        return replace(self, params=self.params.model_copy(update={"similarity_fatigue": float(phi)}))
+
+    @property
+    def model(self) -> TasteModel:
+        """Everything the truth's formulas read (:class:`~hermes_core.world.preferences.TasteModel`)."""
+        cached = self.__dict__.get("_model")
+        if cached is None:
+            taste = carried_creator_taste(self.creators, self.collaborations, self.params.collaborator_taste_carry)
+            cached = TasteModel(self.params, self.scales, self.users, self.catalogue, taste, self.dynamics)
+            self.__dict__["_model"] = cached
+        return cached
 
     # ------------------------------------------------------------------ time
     @property
@@ -137,68 +169,70 @@ class World:
     # ------------------------------------------------------------------ ground truth
     def affinity(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
         """Static affinity matrix ``s(u, i)``: (len(user_idx), n_items or len(item_idx))."""
-        return affinity_matrix(self.scales, self.users, self.catalogue, np.asarray(user_idx), item_idx)
+        return affinity_matrix(self.model, np.asarray(user_idx), item_idx)
 
     def affinity_components(self, user: int, item_idx: np.ndarray | int | None = None,
-                            history: Sequence[int] | None = None) -> pd.DataFrame:
+                            history: Sequence[int] | None = None,
+                            context: SessionContext | None = None) -> pd.DataFrame:
         """The named parts of ``user``'s affinity for each item (every item by default), summing
-        exactly to :meth:`affinity` plus the history term
-        (:func:`~hermes_core.world.components.affinity_components`)."""
+        exactly to :meth:`contextual_affinity` (:func:`~hermes_core.world.components.affinity_components`)."""
         items = np.arange(self.n_items) if item_idx is None else np.atleast_1d(np.asarray(item_idx))
-        return affinity_components(self.params, self.scales, self.users, self.catalogue, int(user), items, history)
+        return affinity_components(self.model, int(user), items, history, context)
 
     def contextual_affinity(self, user: int, history: Sequence[int] | np.ndarray | None,
-                            items: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
-        """Continuous affinity ``s(u, i | h) = s(u, i) + b(h, i)`` of ``user`` for ``items`` (the whole
-        catalogue by default) after ``history`` (item indices in the order consumed, most recent
-        last); exactly :meth:`affinity` for an empty history. Today only the last item acts:
-        ``b(h, i) = kappa ((cos(x_last, x_i) - mu) / sigma + 1[same creator])``
-        (:mod:`hermes_core.world.truth`)."""
+                            items: np.ndarray | Sequence[int] | None = None,
+                            context: SessionContext | None = None) -> np.ndarray:
+        """Continuous affinity ``s(u, i | h, x)`` of ``user`` for ``items`` (the whole catalogue by
+        default) after ``history`` (item indices in the order consumed, most recent last) in the
+        session ``context`` (:meth:`SessionContext.single`; None: neutral); exactly :meth:`affinity`
+        for an empty history and a neutral context (:mod:`hermes_core.world.truth`)."""
         items = np.arange(self.n_items) if items is None else np.atleast_1d(np.asarray(items))
-        return truth.contextual_affinity(self.params, self.scales, self.users, self.catalogue, int(user), history, items)
+        return truth.contextual_affinity(self.model, int(user), history, items, context)
 
     def contextual_relevance(self, user: int, history: Sequence[int] | np.ndarray | None,
-                             items: np.ndarray | Sequence[int] | None = None) -> np.ndarray:
+                             items: np.ndarray | Sequence[int] | None = None,
+                             context: SessionContext | None = None) -> np.ndarray:
         """True graded relevance 0..4 of ``items`` after ``history``: :meth:`contextual_affinity` cut
         at the world's thresholds, as the simulator grades the logged candidates."""
-        return grade(self.scales, self.contextual_affinity(user, history, items))
+        return grade(self.scales, self.contextual_affinity(user, history, items, context))
 
-    def ranking_click_probabilities(self, user: int, ranking: np.ndarray | Sequence[int],
-                                    history: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
-        """``P(click)`` at each position of ``ranking`` ((K,) or (n, K) item indices, top first) under the
-        position-based model: ``theta_k attr(g_k)`` with the contextual grade ``g_k``
-        (:func:`~hermes_core.world.truth.position_click_probabilities`)."""
-        return truth.position_click_probabilities(self.params, self.scales, self.users, self.catalogue,
-                                                  int(user), ranking, history)
+    def ranking_click_probabilities(self, user: int, history: Sequence[int] | np.ndarray | None,
+                                    ranking: np.ndarray | Sequence[int],
+                                    context: SessionContext | None = None) -> np.ndarray:
+        """``P(click)`` at each position of ``ranking`` ((K,) or (n, K) item indices, top first) shown
+        after ``history`` (None or empty: none) in ``context``: ``theta_k attr(g~_k) f_k``, continuous
+        grade and similarity fatigue (:func:`~hermes_core.world.truth.position_click_probabilities`)."""
+        return truth.position_click_probabilities(self.model, int(user), ranking, history, context)
 
-    def expected_clicks(self, user: int, ranking: np.ndarray | Sequence[int],
-                        history: Sequence[int] | np.ndarray | None = None) -> float | np.ndarray:
-        """Expected number of clicks ``sum_k theta_k attr(g_k)`` on ``ranking`` (a float; one per row
-        for an (n, K) array of rankings), Craswell et al. (2008) position-based model."""
-        expected = self.ranking_click_probabilities(user, ranking, history).sum(axis=-1)
+    def expected_clicks(self, user: int, history: Sequence[int] | np.ndarray | None,
+                        ranking: np.ndarray | Sequence[int],
+                        context: SessionContext | None = None) -> float | np.ndarray:
+        """Expected number of clicks ``sum_k theta_k attr(g~_k) f_k`` on ``ranking`` after ``history``
+        (a float; one per row for an (n, K) array of rankings); the argument order of
+        :meth:`contextual_relevance` (user, history, items)."""
+        expected = self.ranking_click_probabilities(user, history, ranking, context).sum(axis=-1)
         return float(expected) if np.ndim(expected) == 0 else expected
 
-    def simulate_clicks(self, user: int, ranking: np.ndarray | Sequence[int],
-                        history: Sequence[int] | np.ndarray | None = None, *,
-                        rng: np.random.Generator | int, n: int = 1) -> np.ndarray:
+    def simulate_clicks(self, user: int, history: Sequence[int] | np.ndarray | None,
+                        ranking: np.ndarray | Sequence[int], *, rng: np.random.Generator | int, n: int = 1,
+                        context: SessionContext | None = None) -> np.ndarray:
         """``n`` simulated click vectors on ``ranking``: (n, *ranking.shape) bool, Bernoulli draws of
         :meth:`ranking_click_probabilities` from the caller's generator or seed ``rng`` (never the
         world's own streams)."""
-        return truth.simulate_clicks(self.ranking_click_probabilities(user, ranking, history), rng, n)
+        return truth.simulate_clicks(self.ranking_click_probabilities(user, history, ranking, context), rng, n)
 
     def relevance(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
-        """True graded relevance 0..4 for every (user, item) pair of the two index lists."""
+        """True static graded relevance 0..4 for every (user, item) pair of the two index lists."""
         return grade(self.scales, self.affinity(user_idx, item_idx))
 
     def pair_relevance(self, user_idx: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
-        """True graded relevance of aligned (user, item) pairs."""
-        return grade(self.scales, pair_affinity(self.scales, self.users, self.catalogue,
-                                                np.asarray(user_idx), np.asarray(item_idx)))
+        """True static graded relevance of aligned (user, item) pairs."""
+        return grade(self.scales, pair_affinity(self.model, np.asarray(user_idx), np.asarray(item_idx)))
 
     def click_probability(self, user_idx: np.ndarray, item_idx: np.ndarray, position: np.ndarray) -> np.ndarray:
-        """``P(click)`` of aligned (user, item, position) triples without session context."""
-        rel = self.pair_relevance(user_idx, item_idx)
-        return examination(self.params, position) * attractiveness(self.params, rel)
+        """``P(click)`` of aligned (user, item, position) triples without session context or fatigue."""
+        affinity = pair_affinity(self.model, np.asarray(user_idx), np.asarray(item_idx))
+        return examination(self.params, position) * attractiveness(self.params, truth.continuous_grade(self.model, affinity))
 
     def conversion_probability(self, user_idx: np.ndarray, item_idx: np.ndarray) -> np.ndarray:
         """``P(convert | click)`` of aligned (user, item) pairs without session context."""
@@ -206,9 +240,12 @@ class World:
         return conversion_probability(self.params, self.scales, self.catalogue, np.asarray(item_idx), rel)
 
     def candidate_click_probabilities(self) -> np.ndarray:
-        """``q(r, a, k) = P(click | request r, candidate a, position k)``: (n_req, C, K)."""
+        """``q(r, a, k) = P(click | request r, candidate a, position k)``: (n_req, C, K), the
+        position-based part of the click model (continuous grade, no similarity fatigue: the
+        position-wise estimators' assumption, which the logged clicks break where a slate shows
+        near copies)."""
         theta = examination(self.params, np.arange(self.params.slate_size))
-        attr = attractiveness(self.params, self.logs.candidate_relevance)
+        attr = attractiveness(self.params, truth.continuous_grade(self.model, self.logs.candidate_affinity))
         return attr[:, :, None] * theta[None, None, :]
 
     def policy_value(self, action_dist: np.ndarray, requests: np.ndarray | None = None) -> float:
@@ -274,6 +311,8 @@ class World:
                 else:
                     texts[f"{prefix}.{f.name}"] = list(value)
         arrays["collaborations"] = self.collaborations
+        for f in fields(self.dynamics):
+            arrays[f"dynamics.{f.name}"] = getattr(self.dynamics, f.name)
         np.savez_compressed(folder / "world.npz", **arrays)
         meta = {"params": self.params.model_dump(mode="json"), "scales": asdict(self.scales), "texts": texts}
         (folder / "world.json").write_text(json.dumps(meta, indent=1, sort_keys=True), encoding="utf-8")
@@ -282,10 +321,10 @@ class World:
 
     @classmethod
     def load(cls, folder: str | Path) -> World:
-        """Read a saved world; a folder saved before the conversion stream existed regenerates it.
+        """Read a saved world; a folder without ``conversions.npz`` regenerates the stream.
 
-        The stream is a pure function of the parameters, users, catalogue and scales (its own
-        seed stream), so regenerating it gives the arrays ``generate`` would have saved.
+        The stream is a pure function of the parameters and the taste model (its own seed
+        stream), so regenerating it gives the arrays ``generate`` would have saved.
         """
         folder = Path(folder)
         if not (folder / "world.npz").is_file():
@@ -306,14 +345,17 @@ class World:
         params = WorldParams.model_validate(meta["params"])
         users, catalogue = build(Users, "users"), build(Catalogue, "catalogue")
         preference_scales = PreferenceScales(**scales)
+        creators = build(Creators, "creators")
+        dynamics = Dynamics(**{f.name: arrays[f"dynamics.{f.name}"] for f in fields(Dynamics)})
         if (folder / CONVERSIONS_FILE).is_file():
             conversions = ConversionStream.load(folder / CONVERSIONS_FILE)
         else:
-            conversions = generate_conversion_stream(params, users, catalogue, preference_scales,
-                                                     seed_streams(params.seed)["conversions"])
+            taste = carried_creator_taste(creators, arrays["collaborations"], params.collaborator_taste_carry)
+            model = TasteModel(params, preference_scales, users, catalogue, taste, dynamics)
+            conversions = generate_conversion_stream(model, seed_streams(params.seed)["conversions"])
         return cls(
             params=params,
-            creators=build(Creators, "creators"),
+            creators=creators,
             catalogue=catalogue,
             users=users,
             scales=preference_scales,
@@ -321,6 +363,7 @@ class World:
             queries=build(Queries, "queries"),
             collaborations=arrays["collaborations"],
             conversions=conversions,
+            dynamics=dynamics,
         )
 
 

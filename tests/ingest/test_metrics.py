@@ -13,7 +13,7 @@ import pytest
 from hermes_core.ingest.metrics import ingest_diagnostics, ingest_metrics, metrics_table
 from hermes_core.ingest.profile import data_profile
 from hermes_core.ingest.stage import IngestStageResult
-from hermes_core.ingest.world_signals import measure_world_signals
+from hermes_core.ingest.world_signals import HEADLINE_KEYS, measure_world_signals
 from hermes_core.workspace import Workspace, write_diagnostics, write_metrics
 
 METRIC_KEYS = ["records_in", "records_accepted", "records_quarantined", "quarantine_share",
@@ -40,7 +40,7 @@ def test_movielens_metrics_by_hand(movielens_stage: IngestStageResult, tmp_path:
         # top 10% of 5 items: max(1, round(0.5)) = 1 item, movie 1 with 2 of the 6 ratings
         "top10pct_share": pytest.approx(2 / 6),
     }
-    write_metrics(Workspace(tmp_path), "ingest", metrics)  # refuses more than 12 numbers or any non-number
+    write_metrics(Workspace(tmp_path), "ingest", metrics)  # refuses more than MAX_HEADLINE_METRICS numbers or any non-number
 
 
 def test_movielens_diagnostics(movielens_stage: IngestStageResult, tmp_path: Path) -> None:
@@ -59,9 +59,14 @@ def test_movielens_diagnostics(movielens_stage: IngestStageResult, tmp_path: Pat
     assert json.loads(workspace.diagnostics_file("ingest").read_text())["source"] == "movielens-100k"
 
 
-def test_world_metrics_match_an_independent_count(world_stage: IngestStageResult) -> None:
-    metrics = ingest_metrics(world_stage)
-    assert list(metrics) == METRIC_KEYS
+def test_world_metrics_match_an_independent_count(world_stage: IngestStageResult, tmp_path: Path) -> None:
+    signals = measure_world_signals(world_stage.world)
+    metrics = ingest_metrics(world_stage, signals=signals)
+    assert list(metrics) == METRIC_KEYS + ["world_signals"]
+    # the world's headline signals, exactly those of WorldSignals.headline, and the file accepts them
+    assert metrics["world_signals"] == signals.headline()
+    assert list(metrics["world_signals"]) == list(HEADLINE_KEYS)
+    write_metrics(Workspace(tmp_path), "ingest", metrics)
     result = world_stage.result
     assert metrics["records_in"] == metrics["records_accepted"] + metrics["records_quarantined"]
     assert metrics["records_quarantined"] == len(world_stage.injected)

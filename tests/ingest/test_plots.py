@@ -5,6 +5,7 @@ bars, lines and histogram, or worked out by hand from the tables of ``conftest.p
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import matplotlib
 
@@ -14,10 +15,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+import yaml  # noqa: E402
 
 from hermes_core.figures import save_figure  # noqa: E402
 from hermes_core.ingest import plots  # noqa: E402
 from hermes_core.ingest.profile import data_profile, popularity_by_cohort  # noqa: E402
+from hermes_core.ingest.world_signals import SCORER_LABELS, sequence_signals_table  # noqa: E402
+from hermes_core.world.exposure_signals import ExposureSignals  # noqa: E402
+from hermes_core.world.modality_signals import ModalitySignals  # noqa: E402
+from hermes_core.world.sequence_signals import SequenceSignals  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -125,3 +133,110 @@ def test_every_table_can_be_saved_beside_its_figure(logged_tables: dict[str, pd.
     for name, (fig, data) in figures.items():
         save_figure(fig, data, tmp_path, name)
         assert pd.read_csv(tmp_path / f"{name}.csv").shape == data.shape, name
+
+
+def sequence_signals_example(history_share: float = 0.25, turnover: float = 0.4) -> SequenceSignals:
+    """Hand-set session signals: HR@10 0.5 / 0.4 / 0.2 / 0.1, so the ratios are 1.25 and 2."""
+    return SequenceSignals(held_out_days=14.0, k=10, n_sessions=12, n_events=30, n_events_long_history=18,
+                           hit_rate={"full_history": 0.5, "last_click": 0.4, "static": 0.2, "popularity": 0.1},
+                           full_over_last_click=1.25, last_click_over_static=2.0,
+                           history_variance_share=history_share, top10_not_in_static=turnover)
+
+
+def modality_signals_example() -> ModalitySignals:
+    """40 of 100 sessions with an intent gaining 0.125 each, the 60 others exactly 0: gain 0.05 overall."""
+    return ModalitySignals(k=10, n_cold_items=24, n_sessions=100, n_intent_sessions=40, ndcg_concatenation=0.6,
+                           ndcg_oracle=0.65, gain=0.05, gain_intent_sessions=0.125, gain_ci_low=0.03,
+                           gain_ci_high=0.07, level=0.95, n_bootstrap=1000, seed=0)
+
+
+def exposure_signals_example() -> ExposureSignals:
+    """Mainstream: 37.5 % of items, 35 % of the true top-10, 70 % of impressions (2× merit)."""
+    return ExposureSignals(k=10, n_users=300, popularity_in_relevance=False, mainstream_share_top10=0.35,
+                           mainstream_share_items=0.375, mainstream_share_warm_items=0.375,
+                           mainstream_share_impressions=0.7, top_grade_items=9.0, top10_pairs_tied=0.7,
+                           tied_pairs_affinity_differs=1.0, tied_pairs_click_differs=0.99, top10_grade_saturated=0.01,
+                           similarity_fatigue=0.5, expected_clicks_fatigue=1.2, expected_clicks_no_fatigue=1.25,
+                           fatigue_cost=0.04, near_duplicate_slates=0.46, near_duplicate_pairs=0.75)
+
+
+def test_sequence_hit_rate_bars_are_the_hr_rows_of_the_table() -> None:
+    table = sequence_signals_table(sequence_signals_example())
+    fig, data = plots.plot_sequence_hit_rates(table)
+    # the four HR@10 rows, top to bottom; the ratio and share rows are not hit rates
+    assert data["hit_rate"].tolist() == [0.5, 0.4, 0.2, 0.1]
+    assert data["scorer"].tolist() == [SCORER_LABELS[name] for name in ("full_history", "last_click", "static",
+                                                                        "popularity")]
+    assert [bar.get_width() for bar in fig.axes[0].patches] == data["hit_rate"].tolist()
+
+
+def test_history_share_stacks_static_and_history_to_one() -> None:
+    fig, data = plots.plot_history_share(sequence_signals_example(history_share=0.25, turnover=0.4))
+    # static share = 1 - 0.25; top-10 items kept = 1 - 0.4
+    assert data["share"].tolist() == pytest.approx([0.75, 0.25, 0.6, 0.4])
+    assert data.groupby("panel", sort=False)["share"].sum().tolist() == pytest.approx([1.0, 1.0])
+    for ax, (_, part) in zip(fig.axes, data.groupby("panel", sort=False)):
+        bars = ax.patches
+        assert [bar.get_width() for bar in bars] == pytest.approx(part["share"].tolist())
+        assert [bar.get_x() for bar in bars] == pytest.approx([0.0, part["share"].iloc[0]])  # stacked
+    assert fig._suptitle.get_text() == ("The session history carries 25% of the variance of contextual affinity "
+                                        "and changes 40% of the top-10")
+    assert fig.axes[-1].get_xlabel() == "share (30 next clicks of 12 held-out sessions)"
+
+
+def test_history_share_below_zero_stays_in_view() -> None:
+    # Cov(b, s + b) < 0 is possible: the history share is then negative and the static share above 1
+    fig, data = plots.plot_history_share(sequence_signals_example(history_share=-0.1, turnover=0.0))
+    assert data["share"].tolist()[:2] == pytest.approx([1.1, -0.1])
+    assert fig.axes[0].get_xlim() == pytest.approx((-0.1, 1.1))
+    assert fig.axes[1].get_xlim() == pytest.approx((0.0, 1.0))
+
+
+def test_modality_oracle_bars_interval_and_goal() -> None:
+    fig, data = plots.plot_modality_oracle(modality_signals_example(), goal=0.02)
+    left, right = fig.axes
+    assert data[["panel", "value"]].values.tolist() == [["ndcg", 0.6], ["ndcg", 0.65], ["gain", 0.05],
+                                                        ["gain", 0.125]]
+    assert data["series"].tolist()[2:] == ["all 100 sessions", "40 sessions with an intent"]
+    assert [bar.get_width() for bar in left.patches] == [0.6, 0.65]
+    assert [bar.get_width() for bar in right.patches] == [0.05, 0.125]
+    # one error bar, on the all-sessions gain, from the interval's low to its high end
+    (errors,) = [c for c in right.collections if c.get_segments()]
+    ((start, end),) = errors.get_segments()
+    assert (start[0], end[0]) == pytest.approx((0.03, 0.07))
+    assert data["ci_low"].isna().tolist() == [True, True, False, True]
+    dashed = [line.get_xdata()[0] for line in right.get_lines() if line.get_linestyle() == "--"]
+    assert dashed == [0.02]
+    assert "gains +0.050 NDCG@10 on 24 cold items" in fig._suptitle.get_text()
+
+
+def test_mainstream_exposure_bars_and_the_ratio_in_the_title() -> None:
+    fig, data = plots.plot_mainstream_exposure(exposure_signals_example())
+    ax = fig.axes[0]
+    assert data.values.tolist() == [["catalogue items", 0.375], ["users' true top-10 (merit)", 0.35],
+                                    ["logged impressions (exposure)", 0.7]]
+    assert [bar.get_width() for bar in ax.patches] == data["mainstream_share"].tolist()
+    dotted = [line.get_xdata()[0] for line in ax.get_lines() if line.get_linestyle() == ":"]
+    assert dotted == [0.375]
+    # 0.7 / 0.35 = 2: impressions show mainstream creators twice as often as merit would
+    assert ax.get_title() == ("Mainstream creators hold 35.0% of merit and 70.0% of exposure (2.00×)\n"
+                              "(popularity is not part of relevance)")
+
+
+def test_new_world_signal_tables_have_the_axes_dvc_plots_reads(tmp_path) -> None:
+    declared: dict[str, dict[str, str]] = {}
+    for entry in yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["plots"]:
+        ((path, config),) = entry.items() if isinstance(entry, dict) else ((entry, {}),)
+        declared[path] = config
+    figures = {
+        "sequence_hit_rates": plots.plot_sequence_hit_rates(sequence_signals_table(sequence_signals_example())),
+        "history_affinity_share": plots.plot_history_share(sequence_signals_example()),
+        "modality_oracle": plots.plot_modality_oracle(modality_signals_example(), goal=0.02),
+        "mainstream_exposure": plots.plot_mainstream_exposure(exposure_signals_example()),
+    }
+    for name, (fig, data) in figures.items():
+        save_figure(fig, data, tmp_path, name)
+        config = declared[f"reports/figures/ingest/{name}.csv"]
+        assert f"reports/figures/ingest/{name}.png" in declared, name
+        header = pd.read_csv(tmp_path / f"{name}.csv").columns
+        assert {config["x"], config["y"]} <= set(header), (name, config, list(header))

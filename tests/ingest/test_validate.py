@@ -83,6 +83,24 @@ def test_quarantine_is_exactly_the_injected_records(world_ingest: IngestResult,
                                            "conversion_clicks", "conversion_events"}
 
 
+def test_descriptions_and_queries_with_planted_instructions_are_accepted(world_ingest: IngestResult,
+                                                                        tiny_world: World) -> None:
+    # an instruction in a text is not a schema error: the record is valid and kept, word for word
+    # (the explain stage's guard is measured on them); the truth knows which ones carry one
+    from hermes_core.world import item_id
+
+    assets = world_ingest.tables["assets"].set_index("asset_id")
+    planted = [i for i in range(tiny_world.n_items) if tiny_world.catalogue.injected[i]]
+    assert planted, "the tiny world plants no instruction: raise injection_share in the fixture"
+    kept = [i for i in planted if isinstance(assets.loc[item_id(i), "text_content"], str)]
+    assert kept  # a few items have no text at all (MISSING_TEXT_SHARE), the rest keep theirs
+    for i in kept:
+        assert assets.loc[item_id(i), "text_content"] == tiny_world.catalogue.descriptions[i]
+    queries = world_ingest.tables["queries"].set_index("query_id")
+    for k in map(int, tiny_world.queries.injected.nonzero()[0]):
+        assert queries.loc[f"w:query:{k:05d}", "text"] == tiny_world.queries.text[k]
+
+
 def test_each_injected_kind_gets_its_reason(world_ingest: IngestResult,
                                            tiny_raw_folder: tuple[Path, list[InjectedRecord]]) -> None:
     _, injected = tiny_raw_folder
@@ -119,7 +137,7 @@ def test_chunk_size_does_not_change_the_outcome(world_ingest: IngestResult, tiny
     # 100-record chunks put malformed records in many chunks and at chunk edges
     folder, _ = tiny_raw_folder
     small = ingest(read_raw_folder(folder), now=tiny_world.end, dense_dim=tiny_world.params.dense_dim,
-                   chunk_size=100)
+                   attribution_window_days=tiny_world.params.conversions.attribution_window_days, chunk_size=100)
     assert small.counts == world_ingest.counts
     assert list(small.quarantine["source"]) == list(world_ingest.quarantine["source"])
     assert small.tables["interactions"].equals(world_ingest.tables["interactions"])

@@ -88,7 +88,7 @@ def test_main_promoted_follows_the_gate_temperature() -> None:
 def test_headline_metrics_fit_write_metrics_with_and_without_parts(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
     full = headline_metrics(full_results())
-    write_metrics(workspace, "ope", full)  # at most 12 numbers, 2 levels: accepted
+    write_metrics(workspace, "ope", full)  # at most MAX_HEADLINE_METRICS numbers, 2 levels: accepted
     assert sum(len(block) for block in full.values()) == 11
     empty = headline_metrics(empty_results())
     assert set(empty) == set(full) and all(set(empty[k]) == set(full[k]) for k in full)  # stable keys

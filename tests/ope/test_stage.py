@@ -152,3 +152,28 @@ def test_run_obd_experiments_wires_the_ope_parameters(monkeypatch: pytest.Monkey
                                       estimators=configured_estimators(params.estimators))  # fmt: skip
     for name, values in direct.estimates.items():
         np.testing.assert_array_equal(results["bts-from-random"].estimates[name], values, err_msg=name)
+
+
+# ----------------------------------------------------------------------------- the world's click model
+def test_load_world_gives_the_study_the_configured_similarity_fatigue(tiny_world, tmp_path: Path) -> None:  # noqa: ANN001
+    from hermes_core.ope.stage import load_world
+    from hermes_core.workspace import Workspace
+    from hermes_core.world.policies import click_probabilities, resimulate
+
+    workspace = Workspace(tmp_path)
+    tiny_world.save(workspace.world)
+    assert tiny_world.params.similarity_fatigue == 0.5
+    # default: position-based fresh logs, so their clicks average the marginal-based truth q exactly
+    world, note = load_world(workspace, OpeParams())
+    assert world.params.similarity_fatigue == 0.0 and "position-based" in note
+    np.testing.assert_array_equal(world.logs.clicks, tiny_world.logs.clicks)  # the ingested log is kept as is
+    logs = resimulate(world, 3, 2000)
+    q = click_probabilities(world, logs)  # (n, C, K), the position-based truth
+    shown_q = q[np.arange(len(logs.slate))[:, None], logs.slate, np.arange(logs.slate.shape[1])[None, :]]
+    # E[click] = q at every shown slot: the click rate matches the truth within 4 standard errors
+    error = np.sqrt((shown_q * (1 - shown_q)).sum()) / shown_q.size
+    assert abs(logs.clicks.mean() - shown_q.mean()) < 4 * error
+    # null keeps the world's own fatigue; no params: the world as saved
+    own, note = load_world(workspace, OpeParams.model_validate({"world": {"similarity_fatigue": None}}))
+    assert own.params.similarity_fatigue == 0.5 and "similarity fatigue" not in note
+    assert load_world(workspace)[0].params.similarity_fatigue == 0.5

@@ -82,21 +82,27 @@ def test_mean_weight_is_one_in_expectation_for_other_targets(tiny_world: World) 
     assert weight.mean() == pytest.approx(1.0, abs=0.05)
 
 
-def test_dr_with_the_true_reward_model_has_lower_variance_than_ips(tiny_world: World, world_log) -> None:  # noqa: ANN001
+def test_dr_with_the_true_reward_model_has_lower_variance_than_ips(tiny_world: World) -> None:
     """With q-hat = q, Var(DR round) <= Var(IPS round): their difference is
     E_x[sum_a pi_e^2 q^2 / pi_b] - Var_x(sum_a pi_e q) >= 0 by Cauchy-Schwarz (Dudik et al.,
-    2014, Thm. 2). Greedy on true relevance is the hardest target here."""
-    logs = world_log.logs
-    greedy = standard_targets(tiny_world, logs)["greedy-true"]
-    feedback = world_log.feedback
-    oracle = feedback.expand(click_probabilities(tiny_world, logs))  # (n_rounds, C, K)
-    inputs = OpeInputs.from_arrays(
-        reward=feedback.reward, action=feedback.action, position=feedback.position, pscore=feedback.pscore,
-        action_dist=feedback.expand(greedy), estimated_rewards_by_reg_model=oracle,
-    )  # fmt: skip
-    dr = DoublyRobust().round_terms(inputs).round_rewards()
-    ips = InverseProbabilityWeighting().round_terms(inputs).round_rewards()
-    assert dr.var() < 0.8 * ips.var()
+    2014, Thm. 2). Greedy on true relevance is the hardest target here. The inequality holds in
+    expectation: on one 600-request tiny log the sample variances of the greedy target's heavy
+    weights (up to ~50) swing the ratio from 0.55 to 1.19, so the rounds of five logs are pooled."""
+    from hermes_core.world.policies import slate_feedback
+
+    dr_rounds, ips_rounds = [], []
+    for seed in range(11, 16):
+        logs = resimulate(tiny_world, seed, 600)
+        greedy = standard_targets(tiny_world, logs)["greedy-true"]
+        feedback = slate_feedback(tiny_world, logs)
+        oracle = feedback.expand(click_probabilities(tiny_world, logs))  # (n_rounds, C, K)
+        inputs = OpeInputs.from_arrays(
+            reward=feedback.reward, action=feedback.action, position=feedback.position, pscore=feedback.pscore,
+            action_dist=feedback.expand(greedy), estimated_rewards_by_reg_model=oracle,
+        )  # fmt: skip
+        dr_rounds.append(DoublyRobust().round_terms(inputs).round_rewards())
+        ips_rounds.append(InverseProbabilityWeighting().round_terms(inputs).round_rewards())
+    assert np.concatenate(dr_rounds).var() < 0.9 * np.concatenate(ips_rounds).var()
 
 
 def test_cross_fitted_dr_has_lower_variance_than_ips_on_every_log(tiny_world: World) -> None:
@@ -108,7 +114,9 @@ def test_cross_fitted_dr_has_lower_variance_than_ips_on_every_log(tiny_world: Wo
     noisy to order the two; the benchmark compares them over 100 logs.)"""
     ratios = []
     for seed in range(4):
-        logs = resimulate(tiny_world, 100 + seed, 400)
+        # 1,000 requests: with 400, the 2-fold reward model of the v2 world (history, series) learns
+        # from 200 requests and one log in four gave DR 1.15 x IPS's variance; with 1,000: 0.75 to 0.86
+        logs = resimulate(tiny_world, 100 + seed, 1000)
         inputs = fit_world_log(tiny_world, logs, n_folds=2, seed=seed).inputs(standard_targets(tiny_world, logs)["greedy-true"])
         dr = DoublyRobust().round_terms(inputs).round_rewards()
         ips = InverseProbabilityWeighting().round_terms(inputs).round_rewards()

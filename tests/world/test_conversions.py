@@ -7,6 +7,8 @@ test from the sample, so a broken generator fails them while the fixed seeds kee
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -41,8 +43,7 @@ def with_conversions(params: WorldParams, **changes: Any) -> WorldParams:
 
 def draw_stream(world: World, seed: int = STREAM_SEED, **changes: Any) -> ConversionStream:
     params = with_conversions(world.params, **changes)
-    return generate_conversion_stream(params, world.users, world.catalogue, world.scales,
-                                      np.random.default_rng(seed))
+    return generate_conversion_stream(replace(world.model, params=params), np.random.default_rng(seed))
 
 
 def hand_stream(click_time: list[float], converted: list[bool], delay: list[float], window: float = 10.0,

@@ -161,20 +161,24 @@ def test_logging_policy_value_matches_observed_click_through_rate(tiny_world: Wo
 
 
 def test_uniform_policy_value_by_hand(tiny_world: World) -> None:
-    # pi(a | r, k) = 1/C: V = mean over (r, k) of mean_a attr(rel_ra) theta_k = mean(attr) * mean(theta)
+    # pi(a | r, k) = 1/C: V = mean over (r, k) of mean_a attr(g~_ra) theta_k = mean(attr) * mean(theta),
+    # g~ the continuous grade: k - 1/2 at the threshold between grades k - 1 and k, linear in between, 4 at top_affinity
     params = tiny_world.params
     uniform = np.full((1500, 10, 5), 1.0 / 10)
-    expected = attractiveness(params, tiny_world.logs.candidate_relevance).mean() * examination(
-        params, np.arange(5)).mean()
+    t = list(tiny_world.scales.thresholds)
+    knots = [t[0] - (t[1] - t[0])] + t + [tiny_world.scales.top_affinity]
+    grades = np.interp(tiny_world.logs.candidate_affinity, knots, [0.0, 0.5, 1.5, 2.5, 3.5, 4.0])
+    attr = params.click_floor + (params.click_ceiling - params.click_floor) * (2.0 ** grades - 1.0) / 15.0
+    expected = attr.mean() * ((np.arange(5) + 1.0) ** -params.examination_decay).mean()
     assert tiny_world.policy_value(uniform) == pytest.approx(expected, rel=1e-12)
     with pytest.raises(ValueError, match="expected"):
         tiny_world.policy_value(uniform[:, :, :4])
 
 
 def test_greedy_policy_on_true_relevance_beats_logging(tiny_world: World) -> None:
-    # q(r, a, k) = attr(rel_ra) * theta_k with theta decreasing: by the rearrangement inequality,
-    # showing candidates by decreasing relevance maximises the value of every request
-    relevance = tiny_world.logs.candidate_relevance  # (n_req, C)
+    # q(r, a, k) = attr(g~_ra) * theta_k with theta decreasing: by the rearrangement inequality,
+    # showing candidates by decreasing continuous affinity maximises the value of every request
+    relevance = tiny_world.logs.candidate_affinity  # (n_req, C)
     order = np.argsort(-relevance, axis=1, kind="stable")[:, :5]  # (n_req, K)
     greedy = np.zeros((1500, 10, 5))
     rows = np.arange(1500)[:, None]
@@ -294,3 +298,29 @@ def test_content_queries_are_restricted_to_their_domain(tiny_world: World) -> No
             grades = tiny_world.query_relevance(q)
             assert np.all(grades[tiny_world.catalogue.domain != domain] == 0)
             assert grades.max() > 0
+
+
+def test_click_times_order_the_session_history(tiny_world: World) -> None:
+    # the history the truth reads (earlier clicks by step, then slate position) is the order of the
+    # logged click times: clicks of one request come top down, and the next request after them
+    logs = tiny_world.logs
+    times = logs.click_time
+    for row in np.flatnonzero(logs.clicks.sum(axis=1) >= 2):
+        clicked = times[row][logs.clicks[row]]
+        assert np.all(np.diff(clicked) > 0), row
+    req, pos = np.nonzero(logs.clicks)
+    last_click = {}
+    for r, k in zip(req, pos):
+        last_click[r] = max(last_click.get(r, -np.inf), times[r, k])
+    order = np.lexsort((logs.step, logs.session))
+    for earlier, later in zip(order[:-1], order[1:]):
+        if logs.session[earlier] == logs.session[later] and earlier in last_click:
+            assert last_click[earlier] < logs.timestamp[later]
+    # the logged context item is the last click before the request, in time
+    with_context = np.flatnonzero(logs.context_item >= 0)
+    assert with_context.size
+    clicked_items = logs.candidates[req, logs.slate[req, pos]]
+    for r in with_context[:300]:
+        same = np.flatnonzero((logs.session[req] == logs.session[r]) & (times[req, pos] < logs.timestamp[r]))
+        latest = same[np.argmax(times[req[same], pos[same]])]
+        assert clicked_items[latest] == logs.context_item[r]

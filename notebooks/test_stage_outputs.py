@@ -89,9 +89,15 @@ def test_encode_metrics_are_consistent(request: pytest.FixtureRequest) -> None:
     metrics = _stage_outputs(request, "encode")
     ndcg_key = next(key for key in metrics if key.startswith("cold_start_ndcg_at_"))
     recall_key = next(key for key in metrics if key.startswith("cold_start_recall_at_"))
-    assert set(metrics) == {ndcg_key, recall_key, "ann", "alpha_vision_mean"}
+    assert set(metrics) == {ndcg_key, recall_key, "ann", "alpha_vision_mean", "fusion_diagnostics"}
     assert set(metrics[ndcg_key]) == {"fused", "text", "image", "concat", "popularity", "fused_minus_best_single"}
     assert set(metrics["alpha_vision_mean"]) == {"visual_queries", "content_queries"}
+    k = ndcg_key.rsplit("_", 1)[-1]
+    fusion = metrics["fusion_diagnostics"]
+    assert set(fusion) == {"query_share_of_gate_variance", f"oracle_ndcg_at_{k}", f"fused_seed_sd_ndcg_at_{k}"}
+    # the gates read the query only: the query explains all of their variance
+    assert fusion["query_share_of_gate_variance"] == pytest.approx(1.0)
+    assert fusion[f"fused_seed_sd_ndcg_at_{k}"] >= 0.0
     flat = _leaves(metrics)
     _assert_numbers(flat)
     ndcg = metrics[ndcg_key]

@@ -1,7 +1,9 @@
 r"""The fused tower's attention weights: by text-query kind and against users' true modality affinity.
 
-:func:`fused_alpha` reads :math:`\alpha_{vision}` of every (query, item) pair from the
-cross-attention tower; :func:`alpha_by_query_kind` summarises it over the held-out visual and
+:func:`fused_alpha` reads :math:`\alpha_{vision}` of every (query, item) pair from a tower whose
+weights follow the query (the gated ``fused`` tower, the cross-attention variant);
+:func:`query_share_of_variance` splits their variance into the query's part and the rest,
+:func:`effective_vision_share` measures what the ranking uses; :func:`alpha_by_query_kind` summarises it over the held-out visual and
 content queries (the design note's claim), :func:`user_alpha` and :func:`user_alpha_summary`
 over the evaluated users against the world's true visual affinity. Means and differences of
 means carry bootstrap intervals built on :func:`hermes_core.evaluation.bootstrap.resampled_means`;
@@ -20,7 +22,8 @@ from hermes_core.encode.catalogue import EncodedItems
 from hermes_core.encode.fusion import VISION
 from hermes_core.encode.inputs import EncodeInputs
 from hermes_core.encode.params import EncodeParams
-from hermes_core.encode.training import TrainedTower
+from hermes_core.encode.profiles import QuerySet, query_vectors
+from hermes_core.encode.training import FREE_WEIGHT_KINDS, TrainedTower, TrainingSet
 from hermes_core.evaluation.bootstrap import resampled_means
 
 if TYPE_CHECKING:
@@ -28,18 +31,60 @@ if TYPE_CHECKING:
     from hermes_core.encode.queries import QueryEvaluation
 
 
-def fused_alpha(tower: TrainedTower, queries: np.ndarray, encoded: EncodedItems, rows: np.ndarray) -> np.ndarray:
-    """``alpha_vision`` of every (query, item) pair: ``(n_queries, len(rows))``."""
-    model = tower.model
+def headline_fused_kind(towers: dict[str, TrainedTower]) -> str | None:
+    """The tower whose weights the headline alpha reports: ``gated`` (``fused``), else the
+    cross-attention variant, else ``None``."""
+    return next((kind for kind in FREE_WEIGHT_KINDS if kind in towers), None)
+
+
+def _tensors(model: torch.nn.Module, queries: np.ndarray, encoded: EncodedItems,
+             rows: np.ndarray) -> tuple[torch.Tensor, ...]:
     device = next(model.parameters()).device
-    with torch.no_grad():
-        _, alpha = model.pairwise_scores(
-            torch.as_tensor(queries, dtype=torch.float32, device=device),
+    return (torch.as_tensor(queries, dtype=torch.float32, device=device),
             torch.as_tensor(encoded.image[rows], dtype=torch.float32, device=device),
             torch.as_tensor(encoded.text[rows], dtype=torch.float32, device=device),
-            torch.as_tensor(encoded.masks[rows], device=device),
-        )
+            torch.as_tensor(encoded.masks[rows], device=device))
+
+
+def fused_alpha(tower: TrainedTower, queries: np.ndarray, encoded: EncodedItems, rows: np.ndarray,
+                replica: int = 0) -> np.ndarray:
+    r"""``alpha_vision`` of every (query, item) pair of one seed's replica: ``(n_queries, len(rows))``
+    (the gated tower's :math:`g_v / (g_v + g_t)`, the attention's :math:`\alpha_{vision}`)."""
+    model = tower.models[replica]
+    with torch.no_grad():
+        _, alpha = model.pairwise_scores(*_tensors(model, queries, encoded, rows))
     return alpha[..., VISION].float().cpu().numpy()
+
+
+def query_share_of_variance(alpha: np.ndarray) -> float:
+    r"""Share of the variance of per-pair weights :math:`\alpha_{qj}` explained by the query alone.
+
+    :math:`\operatorname{Var}_q(\bar\alpha_{q\cdot}) / \operatorname{Var}_{qj}(\alpha_{qj})` (the
+    query main effect of a two-way layout with one value per cell): 1 when the weight depends on the
+    query only (gates), near 0 when it depends on the item or the interaction. NaN when all weights
+    are equal.
+    """
+    a = np.asarray(alpha, dtype=np.float64)
+    total = float(a.var())
+    return float(a.mean(axis=1).var() / total) if total > 1e-18 else float("nan")
+
+
+def effective_vision_share(tower: TrainedTower, queries: np.ndarray, encoded: EncodedItems,
+                           rows: np.ndarray, replica: int = 0) -> np.ndarray:
+    r"""Per query, the share of the spread of its scores that the vision part carries.
+
+    With :math:`s_{qj} = a_{qj} + b_{qj}` (vision and text parts, :meth:`FusionTower.score_parts`):
+    :math:`\operatorname{Var}_j(a_{qj}) / (\operatorname{Var}_j(a_{qj}) + \operatorname{Var}_j(b_{qj}))`
+    over the items ``rows``. Unlike alpha it measures what the ranking uses, so it can be read for
+    every tower (concatenation included): a bilinear model can select a modality through
+    :math:`qP` without any weight moving. ``(n_queries,)``.
+    """
+    model = tower.models[replica]
+    with torch.no_grad():
+        a, b = model.score_parts(*_tensors(model, queries, encoded, rows))
+    va = a.double().var(dim=1).cpu().numpy()
+    vb = b.double().var(dim=1).cpu().numpy()
+    return np.where(va + vb > 0, va / np.where(va + vb > 0, va + vb, 1.0), np.nan)
 
 
 def mean_interval(values: np.ndarray, n_bootstrap: int, seed: int, level: float = 0.95) -> dict[str, float]:
@@ -118,14 +163,17 @@ def alpha_by_query_kind(queries: QueryEvaluation, params: EncodeParams) -> pd.Da
 def user_alpha(
     inputs: EncodeInputs, evaluation: ColdStartEvaluation, encoded: EncodedItems, towers: dict[str, TrainedTower]
 ) -> pd.DataFrame | None:
-    """Per evaluated user: mean ``alpha_vision`` over cold items with both modalities, and the
-    world's true modality affinity :math:`m_u` (weight of the visual part of relevance)."""
-    if "cross_attention" not in towers or inputs.world is None:
+    """Per evaluated user: the fused tower's mean ``alpha_vision`` over cold items with both
+    modalities (averaged over its seeds), and the world's true modality affinity :math:`m_u` (weight
+    of the visual part of relevance before the item's domain shift)."""
+    kind = headline_fused_kind(towers)
+    if kind is None or inputs.world is None:
         return None
     from hermes_core.world import index_of
 
     both = evaluation.cold_rows[encoded.text_mask[evaluation.cold_rows] & encoded.image_mask[evaluation.cold_rows]]
-    alpha = fused_alpha(towers["cross_attention"], evaluation.users.vectors, encoded, both)
+    alpha = np.mean([fused_alpha(towers[kind], evaluation.users.vectors, encoded, both, replica=r)
+                     for r in range(len(towers[kind].models))], axis=0)
     user_index = np.array([index_of(u) for u in evaluation.users.keys], dtype=np.int64)
     return pd.DataFrame({
         "user_id": evaluation.users.keys,
@@ -165,6 +213,15 @@ def spearman_interval(x: np.ndarray, y: np.ndarray, n_bootstrap: int, seed: int,
     return {"rho": float(rho(rankdata(a), rankdata(b))), "ci_low": float(low), "ci_high": float(high), "n": int(len(a))}
 
 
+def best_gate_recovery(users_alpha: pd.DataFrame, best_alpha: np.ndarray, params: EncodeParams) -> dict[str, float]:
+    """Spearman correlation (with its bootstrap interval) between the truth-chosen best gate of each
+    user (:func:`~.oracle.oracle_table`, users in the order of ``users_alpha``) and the true visual
+    affinity: how much of :math:`m_u` a gate *could* recover, beside what the fused tower's does."""
+    kept = ~np.isnan(best_alpha)
+    return spearman_interval(best_alpha[kept], users_alpha["true_visual_affinity"].to_numpy()[kept],
+                             params.eval.n_bootstrap, params.seed, params.eval.ci_level)
+
+
 def user_alpha_summary(users_alpha: pd.DataFrame, params: EncodeParams) -> dict[str, float]:
     """Users' mean ``alpha_vision`` (mean, standard deviation) and its Spearman correlation with
     the true visual affinity, with the bootstrap interval of :func:`spearman_interval`."""
@@ -173,3 +230,58 @@ def user_alpha_summary(users_alpha: pd.DataFrame, params: EncodeParams) -> dict[
                                     params.eval.n_bootstrap, params.seed, params.eval.ci_level)
     return {"mean_alpha_vision": float(users_alpha["alpha_vision"].mean()),
             "std_alpha_vision": float(users_alpha["alpha_vision"].std()), **correlation}
+
+
+def weight_diagnostics(queries: QueryEvaluation, towers: dict[str, TrainedTower], training: TrainingSet,
+                       encoded: EncodedItems) -> pd.DataFrame:
+    """Per tower and held-out query kind: the mean ``alpha_vision`` (free-weight towers), the mean
+    :func:`effective_vision_share` (every tower with both modalities) and, per tower, the
+    :func:`query_share_of_variance` of its per-pair weights over all held-out queries (first seed).
+
+    Rows ``(model, kind)``; NaN where a number does not apply (fixed weights have no variance).
+    """
+    test = training.queries["is_test"].to_numpy()
+    vectors = query_vectors(training.query_text[test], encoded.image_dim)
+    kinds = training.queries.loc[test, "kind"].to_numpy()
+    rows = []
+    for tower in towers.values():
+        if tower.kind not in ("gated", "cross_attention", "concat"):
+            continue
+        share = effective_vision_share(tower, vectors, encoded, queries.both_rows)
+        weights = queries.weights.get(tower.label)
+        query_share = query_share_of_variance(weights) if weights is not None else np.nan
+        for kind in ("visual", "content"):
+            chosen = kinds == kind
+            rows.append({"model": tower.label, "kind": kind,
+                         "mean alpha_vision": float(weights[chosen].mean()) if weights is not None else np.nan,
+                         "effective vision share": float(np.nanmean(share[chosen])),
+                         "query share of weight variance": query_share})
+    return pd.DataFrame(rows).set_index(["model", "kind"]) if rows else pd.DataFrame()
+
+
+def profile_reveals_weight(users: QuerySet, true_affinity: np.ndarray, text_dim: int, seed: int,
+                           n_folds: int = 5) -> pd.DataFrame:
+    r"""Can a user's profile reveal the true modality weight at all? Cross-validated :math:`R^2` of a
+    ridge regression of :math:`\operatorname{logit} m_u` on what a user gate can read.
+
+    Feature sets: the gate's own input :math:`\phi(q) = [q; \lVert q^{txt}\rVert; \lVert q^{img}\rVert]`
+    plus :math:`\log` (clicks); and the two norms with :math:`\log` (clicks) alone. Ridge penalty chosen
+    by leave-one-out within each training fold (``RidgeCV``, :math:`10^{-2} \dots 10^{4}`); ``n_folds``
+    shuffled folds from ``seed``. An :math:`R^2` near 0 means no linear gate on the profile can
+    recover the weight, whatever its training. Rows: feature set; columns ``cv R2``, ``cv R2 sd``.
+    """
+    from sklearn.linear_model import RidgeCV
+    from sklearn.model_selection import KFold, cross_val_score
+
+    m = np.clip(np.asarray(true_affinity, dtype=np.float64), 1e-6, 1 - 1e-6)
+    target = np.log(m) - np.log1p(-m)
+    vectors = np.asarray(users.vectors, dtype=np.float64)
+    extra = np.stack([np.linalg.norm(vectors[:, :text_dim], axis=1), np.linalg.norm(vectors[:, text_dim:], axis=1),
+                      np.log(np.maximum(users.n_positives, 1))], axis=1)
+    folds = KFold(n_folds, shuffle=True, random_state=seed % (2**32))
+    rows = {}
+    for name, features in (("gate input + log clicks", np.hstack([vectors, extra])),
+                           ("profile norms + log clicks", extra)):
+        scores = cross_val_score(RidgeCV(alphas=np.logspace(-2, 4, 13)), features, target, cv=folds, scoring="r2")
+        rows[name] = {"cv R2": float(scores.mean()), "cv R2 sd": float(scores.std(ddof=1))}
+    return pd.DataFrame(rows).T

@@ -1,8 +1,13 @@
 r"""Content-free rankers of the cold items: group popularity and seeded random scores.
 
 A cold item has no interaction of its own, so its popularity is that of its group (creator in
-the world, genre on MovieLens) measured on warm items only; ties are broken in a seeded random
-order so that no baseline is favoured by the order of the catalogue.
+the world, genre on MovieLens) measured on warm items only. Every cold item of a group gets the
+same value, so the ranking is mostly ties; they are broken in a seeded random order drawn
+*independently for every user*, so that the mean NDCG estimates the expected NDCG over tie
+orders. One tie order shared by all users would instead put the same arbitrary few items of the
+top group in everybody's top k, and the baseline's score would be a lottery over that draw (on
+MovieLens 100K, genre popularity's NDCG@10 ranged from 0.041 to 0.105 over 20 seeds, mean 0.066,
+and was 0.040 at the pipeline's seed, against random's 0.047 in expectation).
 """
 
 from __future__ import annotations
@@ -11,13 +16,18 @@ import numpy as np
 import pandas as pd
 
 
-def _ranked_scores(values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Scores ``n, n-1, ..., 1`` in decreasing order of ``values``, ties in a seeded random order."""
+def _ranked_scores(values: np.ndarray, n_users: int, rng: np.random.Generator) -> np.ndarray:
+    r"""``(n_users, n)`` scores :math:`s_{u,i} = d_i + \varepsilon_{u,i}`: ``values`` ranked, ties
+    broken per user.
+
+    :math:`d_i \in \{0, 1, \dots\}` is the dense rank of ``values[i]`` (equal values share one rank,
+    a larger value a larger rank) and :math:`\varepsilon_{u,i} \sim U[0, 1)` are independent draws of
+    ``rng``: every user sees the items in decreasing order of ``values`` and the tied ones in
+    their own uniformly random order.
+    """
     values = np.asarray(values, dtype=np.float64)
-    order = np.lexsort((rng.permutation(len(values)), -values))
-    scores = np.empty(len(values), dtype=np.float64)
-    scores[order] = np.arange(len(values), 0, -1, dtype=np.float64)
-    return scores
+    dense = np.unique(values, return_inverse=True)[1].reshape(-1).astype(np.float64)
+    return dense[None, :] + rng.random((n_users, len(values)))
 
 
 def group_popularity(
@@ -48,17 +58,20 @@ def popularity_scores(
     n_users: int,
     seed: int,
 ) -> np.ndarray:
-    """The same ranking for every user: candidates by their group's warm popularity.
+    r"""Candidates ranked by their group's warm popularity, ties in each user's own random order.
 
-    Groups with no warm item score 0; ties are broken in a seeded random order (the metrics'
-    lower-index rule would otherwise favour whichever item happens to come first).
-    Returns ``(n_users, n_candidates)``.
+    :math:`s_{u,i} = d(pop(g_i)) + \varepsilon_{u,i}` with :math:`pop` of :func:`group_popularity`,
+    :math:`d` its dense rank among the candidates and :math:`\varepsilon_{u,i} \sim U[0,1)` drawn
+    from ``default_rng(seed)`` (:func:`_ranked_scores`). Groups with no warm item have
+    :math:`pop = 0`. The order *between* groups is the same for every user; the order *within*
+    a group is drawn per user (not once for all users, which would make the score depend on
+    which tied items one draw puts first, nor by the metrics' lower-index rule, which would
+    favour the catalogue order). Returns ``(n_users, n_candidates)``.
     """
     popularity = group_popularity(exposure_rows, groups, is_cold)
     candidate_groups = pd.Series(np.asarray(groups, dtype=object)[np.asarray(candidate_rows)])
     values = candidate_groups.map(popularity).fillna(0.0).to_numpy(dtype=np.float64)
-    scores = _ranked_scores(values, np.random.default_rng(seed))
-    return np.broadcast_to(scores, (n_users, len(scores))).copy()
+    return _ranked_scores(values, n_users, np.random.default_rng(seed))
 
 
 def random_scores(n_users: int, n_candidates: int, seed: int) -> np.ndarray:

@@ -10,10 +10,13 @@ no relevant cold item are **excluded** from the mean and counted
 (:mod:`hermes_core.evaluation.ranking`).
 
 Models: every trained tower, the untrained cosine of each modality's profile part, group
-popularity and seeded random scores (:mod:`.baselines`). Differences between two models are
-paired per user, with the percentile bootstrap interval of
-:func:`hermes_core.evaluation.bootstrap.paired_bootstrap` and the verdict of
-:mod:`hermes_core.evaluation.verdict`.
+popularity and seeded random scores (:mod:`.baselines`), and on the world the modality oracle
+(:mod:`.oracle`, a ceiling, not a model). A trained tower's per-user NDCG is the mean over its
+``encode.fusion.n_seeds`` replicas, and its table row carries the standard deviation of the
+seed means. Differences between two models are paired per user on those seed-averaged values,
+with the percentile bootstrap interval of :func:`hermes_core.evaluation.bootstrap.paired_bootstrap`
+and the verdict of :mod:`hermes_core.evaluation.verdict`: the interval covers the sampling of
+users; the seed spread is reported beside it.
 """
 
 from __future__ import annotations
@@ -28,12 +31,14 @@ from hermes_core.encode.catalogue import EncodedItems
 from hermes_core.encode.inputs import EncodeInputs
 from hermes_core.encode.params import EncodeParams, EvalParams
 from hermes_core.encode.profiles import QuerySet, user_profiles
-from hermes_core.encode.training import TrainedTower, score
+from hermes_core.encode.oracle import modality_oracle_scores
+from hermes_core.encode.training import TrainedTower, seed_scores
 from hermes_core.evaluation.bootstrap import paired_bootstrap
 from hermes_core.evaluation.ranking import RankingMetric, ndcg_at_k, recall_at_k
 
-BASELINES = ("popularity", "random", "text_cosine", "image_cosine")
-"""Untrained rankers of the cold-start table (everything else is a trained tower)."""
+BASELINES = ("popularity", "random", "text_cosine", "image_cosine", "oracle")
+"""Rankers of the cold-start table that are not trained towers (the oracle is a ceiling that reads
+the world's truth; it never counts as "the best model")."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,12 @@ class RankingReport:
     ndcg_k: int
     recall_k: int
     n_users: int
+    seed_ndcg: tuple[float, ...] = ()  # mean NDCG of each seed's replica (trained towers only)
+
+    @property
+    def seed_sd(self) -> float:
+        """Standard deviation of :attr:`seed_ndcg` over seeds (NaN with fewer than 2)."""
+        return float(np.std(self.seed_ndcg, ddof=1)) if len(self.seed_ndcg) > 1 else float("nan")
 
     @property
     def n_excluded_ndcg(self) -> int:
@@ -70,6 +81,28 @@ def evaluate_ranking(
         recall_k=recall_k,
         n_users=int(np.asarray(scores).shape[0]),
     )
+
+
+def evaluate_seeds(
+    seed_scores: list[np.ndarray], grades: np.ndarray, relevant: np.ndarray, ndcg_k: int, recall_k: int
+) -> RankingReport:
+    r"""One trained tower over its seeds: per-user NDCG and recall averaged over the replicas.
+
+    :math:`\mathrm{NDCG}_u = \frac1S \sum_s \mathrm{NDCG}_u(\text{replica } s)`; a user excluded by
+    one replica is excluded by all (exclusion depends on the grades only). ``seed_ndcg`` keeps each
+    replica's mean.
+    """
+    reports = [evaluate_ranking(scores, grades, relevant, ndcg_k, recall_k) for scores in seed_scores]
+    ndcg = np.mean([r.ndcg.per_query for r in reports], axis=0)
+    recall = np.mean([r.recall.per_query for r in reports], axis=0)
+
+    def metric(per_user: np.ndarray) -> RankingMetric:
+        scored = ~np.isnan(per_user)
+        return RankingMetric(float(per_user[scored].mean()) if scored.any() else float("nan"), int(scored.sum()),
+                             per_user)
+
+    return RankingReport(ndcg=metric(ndcg), recall=metric(recall), ndcg_k=ndcg_k, recall_k=recall_k,
+                         n_users=reports[0].n_users, seed_ndcg=tuple(r.ndcg.mean for r in reports))
 
 
 def movielens_grades(
@@ -115,6 +148,7 @@ class ColdStartEvaluation:
             rows.append({
                 "model": name,
                 f"NDCG@{report.ndcg_k}": report.ndcg.mean,
+                "seed sd": report.seed_sd,
                 f"recall@{report.recall_k}": report.recall.mean,
                 "users scored (NDCG)": report.ndcg.n_scored,
                 "users excluded (NDCG)": report.n_excluded_ndcg,
@@ -157,9 +191,10 @@ def evaluate_cold_start(
                           params.split.min_user_clicks)
     cold_rows = inputs.cold_rows
     grades, relevant, relevance_note = cold_start_truth(inputs, users, cold_rows, params)
-    scores: dict[str, np.ndarray] = {}
-    for tower in towers.values():
-        scores[tower.label] = score(tower, users.vectors, encoded, cold_rows)
+    scores: dict[str, np.ndarray] = {}  # untrained rankers (trained towers: per seed, below)
+    trained: dict[str, list[np.ndarray]] = {
+        tower.label: seed_scores(tower, users.vectors, encoded, cold_rows) for tower in towers.values()
+    }
     d_t = encoded.text_dim
     scores["text_cosine"] = users.vectors[:, :d_t] @ encoded.text[cold_rows].T
     if encoded.image_mask.any():
@@ -174,10 +209,13 @@ def evaluate_cold_start(
         inputs.exposures["item_row"].to_numpy(), groups, inputs.items.is_cold, cold_rows, len(users.keys), params.seed
     )
     scores["random"] = random_scores(len(users.keys), len(cold_rows), params.seed)
-    reports = {
-        name: evaluate_ranking(matrix, grades, relevant, params.eval.ndcg_k, params.eval.recall_k)
-        for name, matrix in scores.items()
-    }
+    k, rk = params.eval.ndcg_k, params.eval.recall_k
+    reports = {label: evaluate_seeds(matrices, grades, relevant, k, rk) for label, matrices in trained.items()}
+    oracle = modality_oracle_scores(inputs, users, cold_rows, encoded, towers)
+    if oracle is not None:
+        reports["oracle"] = evaluate_seeds(oracle, grades, relevant, k, rk)
+    reports.update({name: evaluate_ranking(matrix, grades, relevant, k, rk) for name, matrix in scores.items()})
+    scores.update({label: matrices[0] for label, matrices in trained.items()})
     return ColdStartEvaluation(users, cold_rows, grades, relevant, reports, relevance_note, popularity_note, scores)
 
 

@@ -31,6 +31,36 @@ The score of item :math:`j` for query :math:`i` is an inner product in the share
 :math:`s_{ij} = \langle q_i P, Z(q_i, j) \rangle` with a query projection
 :math:`P \in \mathbb{R}^{d_q \times d}` (the query tower).
 
+The query-gated fusion (the default, ``encode.fusion.kind: gated``)
+-------------------------------------------------------------------
+The weights depend on the query alone, never on the item:
+
+.. math::
+
+    g_m(q) = 2\,\sigma\!\left(w_m^\top \phi(q) + b_m\right), \qquad
+    Z(q, j) = g_{\mathrm{vision}}(q)\,(v_j W_v) + g_{\mathrm{text}}(q)\,(t_j W_t)
+
+with :math:`\phi(q) = [q;\ \lVert q^{txt}\rVert;\ \lVert q^{img}\rVert]` (a profile's norms are
+its coherence: the norm of a mean of unit vectors; a text query has an image norm of 0). With
+:math:`w_m = 0, b_m = 0` both gates are 1 and the tower *is* concatenation
+:math:`Z = [v, t]\,[W_v; W_t]`: :func:`make_fusion_model` initialises :math:`P, W_v, W_t` from the
+concat tower of the same seed, so training starts exactly at concatenation. Each gate lies in
+:math:`(0, 2)`, so one modality can be boosted without cutting the other (no convex trade-off),
+and the reported weight is :math:`\alpha_{\mathrm{vision}} = g_v / (g_v + g_t)`. A penalty
+:math:`\lambda \frac{1}{B}\sum_i \sum_m (g_m(q_i) - 1)^2` (``encode.fusion.gate_penalty``) pulls
+the gates towards concatenation where the data do not say otherwise.
+
+Because the gates depend on the query only, the score is one inner product,
+
+.. math:: s(q, j) = \left\langle [g_v(q)\, qP;\ g_t(q)\, qP],\ [v_j W_v;\ t_j W_t] \right\rangle,
+
+so one vector per item (width :math:`2d`) is indexed and exact maximum-inner-product search
+needs no rescoring (:meth:`FusionTower.index_queries`).
+
+The cross-attention variant (``kind: cross_attention``) keeps the design note's attention, whose
+keys come from the item's own features; it can rescore items rather than follow the query, and
+it stays in the comparison to show it.
+
 The objective
 -------------
 In-batch sampled softmax, i.e. InfoNCE (Oord, Li & Vinyals 2018, "Representation Learning
@@ -54,11 +84,11 @@ on the logits :math:`s_{ij}/\tau - \log Q_j`, with the labels and mask of
 :math:`O(B^2 d)`: see :meth:`CrossAttentionFusion.pairwise_scores`).
 
 Baselines (:class:`TextOnlyTower`, :class:`ImageOnlyTower`, :class:`ConcatTower`) share the
-query tower, the trainer and the interface, so the four are compared on equal footing.
+query tower, the trainer and the interface, so the five towers are compared on equal footing.
 
 Retrieval over a catalogue
 --------------------------
-:math:`Z` cannot be indexed once for all queries. Since :math:`Z` is a convex combination of
+For the cross-attention variant :math:`Z` cannot be indexed once for all queries. Since :math:`Z` is a convex combination of
 the per-modality values, the fused score is bounded by the best per-modality score:
 :math:`s_{ij} \le \max_m \langle q_i P, m_j W_m \rangle`. :mod:`hermes_core.encode.retrieval`
 therefore indexes the query-free vectors :meth:`FusionTower.modality_item_vectors` (one ANN
@@ -123,7 +153,7 @@ class FusionTower(nn.Module):
         for name, value in needs.items():
             if value < 0:
                 raise ValueError(f"d_{name[0]} must be at least 0, got {value}")
-        reads = {"cross_attention": ("vision", "text"), "concat": ("vision", "text"),
+        reads = {"cross_attention": ("vision", "text"), "concat": ("vision", "text"), "gated": ("vision", "text"),
                  "text_only": ("text",), "image_only": ("vision",)}.get(self.kind, ("vision", "text"))
         empty = [name for name in reads if needs[name] == 0]
         if empty:
@@ -134,6 +164,21 @@ class FusionTower(nn.Module):
     def encode_queries(self, queries: torch.Tensor) -> torch.Tensor:
         """Queries in the shared space, :math:`q P`: ``(n, output_dim)``."""
         return self.query_projection(queries)
+
+    def index_queries(self, queries: torch.Tensor) -> torch.Tensor:
+        """Query vectors to search :meth:`modality_item_vectors` with (:math:`qP` unless a tower
+        says otherwise)."""
+        return self.encode_queries(queries)
+
+    def regulariser(self, queries: torch.Tensor) -> torch.Tensor:
+        """Unweighted penalty added to the loss (times ``encode.fusion.gate_penalty``); 0 here."""
+        return queries.new_zeros(())
+
+    def score_parts(
+        self, queries: torch.Tensor, vision: torch.Tensor, text: torch.Tensor, masks: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The vision and text parts of :meth:`pairwise_scores`, each ``(n_q, n_items)``; they sum to it."""
+        raise NotImplementedError
 
     def forward(
         self, queries: torch.Tensor, vision: torch.Tensor, text: torch.Tensor, masks: torch.Tensor
@@ -215,6 +260,94 @@ class CrossAttentionFusion(FusionTower):
             "text": self.value_text(_zero_missing(text, masks[:, TEXT])),
         }
 
+    def score_parts(
+        self, queries: torch.Tensor, vision: torch.Tensor, text: torch.Tensor, masks: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        _, alpha = self.pairwise_scores(queries, vision, text, masks)
+        projected = self.encode_queries(queries)
+        return (alpha[..., VISION] * (projected @ self.value_vision(_zero_missing(vision, masks[:, VISION])).T),
+                alpha[..., TEXT] * (projected @ self.value_text(_zero_missing(text, masks[:, TEXT])).T))
+
+
+class GatedFusion(FusionTower):
+    r"""The query-gated fusion of the module docstring: :math:`g_m(q) = 2\sigma(w_m^\top\phi(q) + b_m)`.
+
+    ``gate_features`` (:math:`\phi`) appends the norms of the query's text and image parts when the
+    query has the profile layout ``[text (d_t); image (d_v)]`` (``d_q == d_t + d_v``); otherwise
+    :math:`\phi(q) = q`. The gate layer starts at zero, so both gates start at exactly 1.
+    """
+
+    kind = "gated"
+
+    def __init__(self, d_q: int, d_v: int, d_t: int, output_dim: int) -> None:
+        super().__init__(d_q, d_v, d_t, output_dim)
+        self.profile_layout = d_q == d_t + d_v
+        self.gate = nn.Linear(d_q + (2 if self.profile_layout else 0), 2)  # columns [vision, text]
+        nn.init.zeros_(self.gate.weight)
+        nn.init.zeros_(self.gate.bias)
+        self.value_vision = nn.Linear(d_v, output_dim, bias=False)  # W_v
+        self.value_text = nn.Linear(d_t, output_dim, bias=False)  # W_t
+
+    def gate_features(self, queries: torch.Tensor) -> torch.Tensor:
+        r""":math:`\phi(q)`: ``(n, d_q [+ 2])``."""
+        if not self.profile_layout:
+            return queries
+        norms = torch.stack([queries[:, : self.d_t].norm(dim=-1), queries[:, self.d_t :].norm(dim=-1)], dim=-1)
+        return torch.cat([queries, norms], dim=-1)
+
+    def gates(self, queries: torch.Tensor) -> torch.Tensor:
+        """:math:`(g_{vision}(q), g_{text}(q))` in :math:`(0, 2)`: ``(n, 2)``."""
+        return 2.0 * torch.sigmoid(self.gate(self.gate_features(queries)))
+
+    def _alpha(self, gates: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+        # the reported weight g_m / (g_v + g_t) over the present modalities, 0 where absent
+        present = gates * masks.float()
+        return present / present.sum(dim=-1, keepdim=True).clamp(min=1e-12)
+
+    def forward(
+        self, queries: torch.Tensor, vision: torch.Tensor, text: torch.Tensor, masks: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        gates = self.gates(queries)  # (n, 2)
+        fused = (gates[:, VISION, None] * self.value_vision(_zero_missing(vision, masks[:, VISION]))
+                 + gates[:, TEXT, None] * self.value_text(_zero_missing(text, masks[:, TEXT])))
+        return fused, self._alpha(gates, masks)
+
+    def pairwise_scores(
+        self, queries: torch.Tensor, vision: torch.Tensor, text: torch.Tensor, masks: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        gates = self.gates(queries)  # (n_q, 2)
+        projected = self.encode_queries(queries)
+        scores = (gates[:, VISION, None] * (projected @ self.value_vision(_zero_missing(vision, masks[:, VISION])).T)
+                  + gates[:, TEXT, None] * (projected @ self.value_text(_zero_missing(text, masks[:, TEXT])).T))
+        alpha = self._alpha(gates[:, None, :], masks[None, :, :])  # (n_q, n_items, 2)
+        return scores, alpha
+
+    def index_queries(self, queries: torch.Tensor) -> torch.Tensor:
+        r""":math:`[g_v(q)\, qP;\ g_t(q)\, qP]`: ``(n, 2 output_dim)``, to search ``item`` vectors."""
+        gates = self.gates(queries)
+        projected = self.encode_queries(queries)
+        return torch.cat([gates[:, VISION, None] * projected, gates[:, TEXT, None] * projected], dim=-1)
+
+    def modality_item_vectors(
+        self, vision: torch.Tensor, text: torch.Tensor, masks: torch.Tensor
+    ) -> dict[str, torch.Tensor]:
+        r"""One vector per item, :math:`[v W_v;\ t W_t]` (``(n_items, 2 output_dim)``): the score is
+        exactly its inner product with :meth:`index_queries`."""
+        return {"item": torch.cat([self.value_vision(_zero_missing(vision, masks[:, VISION])),
+                                   self.value_text(_zero_missing(text, masks[:, TEXT]))], dim=-1)}
+
+    def regulariser(self, queries: torch.Tensor) -> torch.Tensor:
+        r""":math:`\frac1B \sum_i \sum_m (g_m(q_i) - 1)^2`: zero at concatenation."""
+        return ((self.gates(queries) - 1.0) ** 2).sum(dim=-1).mean()
+
+    def score_parts(
+        self, queries: torch.Tensor, vision: torch.Tensor, text: torch.Tensor, masks: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        gates = self.gates(queries)
+        projected = self.encode_queries(queries)
+        return (gates[:, VISION, None] * (projected @ self.value_vision(_zero_missing(vision, masks[:, VISION])).T),
+                gates[:, TEXT, None] * (projected @ self.value_text(_zero_missing(text, masks[:, TEXT])).T))
+
 
 class _SingleVectorTower(FusionTower):
     """Towers whose item vector does not depend on the query: ``s_ij = <q_i P, Z_j>``."""
@@ -258,6 +391,12 @@ class TextOnlyTower(_SingleVectorTower):
     ) -> dict[str, torch.Tensor]:
         return {"text": self.item_vectors(vision, text, masks)}
 
+    def score_parts(
+        self, queries: torch.Tensor, vision: torch.Tensor, text: torch.Tensor, masks: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        scores, _ = self.pairwise_scores(queries, vision, text, masks)
+        return torch.zeros_like(scores), scores
+
 
 class ImageOnlyTower(_SingleVectorTower):
     """Baseline :math:`Z = v W_v` (zero without image); alpha is ``[1, 0]`` where an image exists."""
@@ -278,6 +417,12 @@ class ImageOnlyTower(_SingleVectorTower):
         self, vision: torch.Tensor, text: torch.Tensor, masks: torch.Tensor
     ) -> dict[str, torch.Tensor]:
         return {"vision": self.item_vectors(vision, text, masks)}
+
+    def score_parts(
+        self, queries: torch.Tensor, vision: torch.Tensor, text: torch.Tensor, masks: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        scores, _ = self.pairwise_scores(queries, vision, text, masks)
+        return scores, torch.zeros_like(scores)
 
 
 class ConcatTower(_SingleVectorTower):
@@ -307,6 +452,15 @@ class ConcatTower(_SingleVectorTower):
     ) -> dict[str, torch.Tensor]:
         return {"item": self.item_vectors(vision, text, masks)}
 
+    def score_parts(
+        self, queries: torch.Tensor, vision: torch.Tensor, text: torch.Tensor, masks: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        projected = self.encode_queries(queries)
+        weight = self.value_concat.weight  # (output_dim, d_v + d_t), columns [vision, text]
+        vision_part = _zero_missing(vision, masks[:, VISION]) @ weight[:, : self.d_v].T
+        text_part = _zero_missing(text, masks[:, TEXT]) @ weight[:, self.d_v :].T
+        return projected @ vision_part.T, projected @ text_part.T
+
 
 def make_fusion_model(
     kind: FusionKind, d_q: int, d_v: int, d_t: int, *, d_k: int = 64, output_dim: int = 128, seed: int = 0
@@ -322,6 +476,15 @@ def make_fusion_model(
             return ImageOnlyTower(d_q, d_v, d_t, output_dim)
         if kind == "concat":
             return ConcatTower(d_q, d_v, d_t, output_dim)
+        if kind == "gated":
+            # start exactly at concatenation: P and [W_v; W_t] are the concat tower's of this seed
+            concat = ConcatTower(d_q, d_v, d_t, output_dim)
+            gated = GatedFusion(d_q, d_v, d_t, output_dim)
+            with torch.no_grad():
+                gated.query_projection.weight.copy_(concat.query_projection.weight)
+                gated.value_vision.weight.copy_(concat.value_concat.weight[:, :d_v])
+                gated.value_text.weight.copy_(concat.value_concat.weight[:, d_v:])
+            return gated
     raise ValueError(f"kind must be one of {FUSION_KINDS}, got {kind!r}")
 
 
@@ -372,6 +535,22 @@ def in_batch_logits(scores: torch.Tensor, temperature: float, log_q: torch.Tenso
     return logits
 
 
+def parameter_groups(model: FusionTower, params: FusionParams) -> list[dict[str, object]]:
+    """Adam parameter groups: the gate layer (if any) at ``encode.fusion.gate_learning_rate``, the
+    rest at ``encode.fusion.learning_rate``.
+
+    The gates get their own step size because the projections can already absorb a modality
+    preference into :math:`qP` (the score is bilinear), so at a shared step size the gates barely
+    move before the projections overfit and early stopping ends training.
+    """
+    gate = [p for name, p in model.named_parameters() if name.startswith("gate.")]
+    rest = [p for name, p in model.named_parameters() if not name.startswith("gate.")]
+    groups: list[dict[str, object]] = [{"params": rest}]
+    if gate:
+        groups.append({"params": gate, "lr": params.gate_learning_rate})
+    return groups
+
+
 def train_fusion(
     queries: np.ndarray | torch.Tensor,
     vision: np.ndarray | torch.Tensor,
@@ -384,6 +563,7 @@ def train_fusion(
     *,
     kind: FusionKind | None = None,
     on_epoch: Callable[[int, FusionTower], dict[str, float] | None] | None = None,
+    penalised: np.ndarray | Sequence[bool] | None = None,
 ) -> tuple[FusionTower, list[dict[str, float]]]:
     """Train a tower with the in-batch sampled softmax of the module docstring.
 
@@ -405,6 +585,10 @@ def train_fusion(
     on_epoch:
         Called after every epoch with ``(epoch, model)`` (model in eval mode, no gradient);
         the numbers it returns join that epoch's history row (e.g. a validation metric).
+    penalised:
+        ``(n_pairs,)`` bool: the pairs whose queries the regulariser (``gate_penalty``) reads,
+        e.g. the user pairs only, so that text queries may move their gates freely; ``None``:
+        every pair. The penalty of a batch is averaged over its penalised pairs.
 
     Returns
     -------
@@ -431,12 +615,18 @@ def train_fusion(
         output_dim=params.output_dim,
         seed=seed,
     ).to(target)
-    optimiser = torch.optim.Adam(model.parameters(), lr=params.learning_rate, weight_decay=params.weight_decay)
+    optimiser = torch.optim.Adam(parameter_groups(model, params), lr=params.learning_rate,
+                                 weight_decay=params.weight_decay)
     log_q_items = None
     if params.logq_correction:
         counts = np.bincount(positive_rows, minlength=n_items)
         log_q_items = torch.as_tensor(np.log(np.maximum(counts, 1) / n_pairs), dtype=torch.float32, device=target)
     positive_t = torch.as_tensor(positive_rows, device=target)
+    penalised_t = torch.ones(n_pairs, dtype=torch.bool, device=target)
+    if penalised is not None:
+        penalised_t = torch.as_tensor(np.asarray(penalised, dtype=bool), device=target)
+        if penalised_t.shape != (n_pairs,):
+            raise ValueError(f"penalised must have shape ({n_pairs},), got {tuple(penalised_t.shape)}")
     rng = np.random.default_rng(seed)
     batch_size = min(params.batch_size, n_pairs)
     history: list[dict[str, float]] = []
@@ -456,6 +646,10 @@ def train_fusion(
             logits = in_batch_logits(scores, params.temperature, None if log_q_items is None else log_q_items[items])
             labels, counted = in_batch_labels_and_mask(items)
             loss = sampled_softmax_loss(logits, labels, counted)
+            if params.gate_penalty > 0:
+                chosen = batch[penalised_t[batch]]
+                if len(chosen):
+                    loss = loss + params.gate_penalty * model.regulariser(data.queries[chosen])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()

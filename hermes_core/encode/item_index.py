@@ -74,7 +74,9 @@ def build_item_index(
     """Index the indexed tower's query-free vectors; compare with exact search on the users.
 
     The indexed tower is ``encode.fusion.kind`` when it was trained, else the text tower.
-    Queries: the projected profiles :math:`qP` of the evaluated users. The HNSW graph is built
+    Queries: the evaluated users' index queries (:meth:`~.fusion.FusionTower.index_queries`: :math:`qP`,
+    or :math:`[g_v qP; g_t qP]` for the gated tower, whose one vector per item makes the index exact
+    up to the ANN's own approximation). The HNSW graph is built
     with one thread so that the same parameters give the same graph (and recall).
     """
     import faiss
@@ -94,7 +96,7 @@ def build_item_index(
         faiss.omp_set_num_threads(threads)
     with torch.no_grad():
         model = tower.model
-        queries = model.encode_queries(
+        queries = model.index_queries(
             torch.as_tensor(evaluation.users.vectors, device=next(model.parameters()).device)
         ).float().cpu().numpy()
     k = params.ann.recall_k

@@ -43,6 +43,10 @@ class EncodeRun:
     query_differences: pd.DataFrame | None  # queries.query_differences; None without text queries
     alpha_by_kind: pd.DataFrame | None  # attention.alpha_by_query_kind; None without text queries
     user_alpha: dict[str, float] | None  # attention.user_alpha_summary; None without users_alpha
+    weights: pd.DataFrame | None = None  # attention.weight_diagnostics; None without text queries
+    oracle: pd.DataFrame | None = None  # oracle.oracle_table; None without the world's truth
+    gate_recovery: dict[str, float] | None = None  # attention.best_gate_recovery
+    predictability: pd.DataFrame | None = None  # attention.profile_reveals_weight
 
 
 def _finite_or_none(value: float | None) -> float | None:
@@ -59,8 +63,16 @@ def encode_metrics(run: EncodeRun) -> dict[str, Any]:
     * ``ann``: ``recall_at_<k>``, the search recall of the index against exact search on the same
       vectors (:func:`~hermes_core.index.faiss_index.search_recall_at_k`), and
       ``two_stage_recall_at_<k>`` of index + exact rescoring against exact fused scoring;
-    * ``alpha_vision_mean``: the fused model's mean attention on the image for held-out visual
-      and content queries.
+    * ``alpha_vision_mean``: the fused (gated) tower's mean weight on the image,
+      :math:`g_v / (g_v + g_t)`, for held-out visual and content queries (mean over seeds);
+    * ``fusion_diagnostics``: ``query_share_of_gate_variance`` (share of the variance of the fused
+      tower's per-pair weights over held-out queries that the query explains,
+      :func:`~.attention.query_share_of_variance`), ``oracle_ndcg_at_<k>`` (cold-start NDCG of
+      concatenation with the world's true modality weight, :mod:`.oracle`) and
+      ``fused_seed_sd_ndcg_at_<k>`` (standard deviation over seeds of the fused tower's cold-start
+      NDCG; each seed's value is in the diagnostics, ``cold_start.seed_ndcg_at_<k>``).
+
+    Tower NDCGs are means over ``encode.fusion.n_seeds`` seeds.
 
     ``None`` where the source lacks the model or the queries (MovieLens: no images, no text
     queries). Every number is deterministic for fixed parameters (point estimates only, no
@@ -84,6 +96,15 @@ def encode_metrics(run: EncodeRun) -> dict[str, Any]:
             values = table.loc[table["kind"] == kind, "alpha_vision_all"]
             alpha[f"{kind}_queries"] = _finite_or_none(float(values.mean())) if len(values) else None
     indexed = MODEL_LABELS[report.tower_kind]
+    gate_share = None
+    if run.weights is not None and len(run.weights) and "fused" in run.weights.index.get_level_values(0):
+        gate_share = _finite_or_none(float(run.weights.loc["fused", "query share of weight variance"].iloc[0]))
+    k = enc.eval.ndcg_k
+    fusion = {
+        "query_share_of_gate_variance": gate_share,
+        f"oracle_ndcg_at_{k}": _finite_or_none(reports["oracle"].ndcg.mean) if "oracle" in reports else None,
+        f"fused_seed_sd_ndcg_at_{k}": _finite_or_none(reports["fused"].seed_sd) if "fused" in reports else None,
+    }
     return {
         f"cold_start_ndcg_at_{enc.eval.ndcg_k}": {**ndcg, "fused_minus_best_single": gap},
         f"cold_start_recall_at_{enc.eval.recall_k}": {
@@ -91,6 +112,7 @@ def encode_metrics(run: EncodeRun) -> dict[str, Any]:
         "ann": {f"recall_at_{report.k}": _finite_or_none(report.search_recall_at_k),
                 f"two_stage_recall_at_{report.k}": _finite_or_none(report.two_stage_recall)},
         "alpha_vision_mean": alpha,
+        "fusion_diagnostics": fusion,
     }
 
 
@@ -139,10 +161,13 @@ def encode_diagnostics(run: EncodeRun, stage_seconds: float | None = None) -> di
             "query_pairs": len(training.query_pairs.keys),
             "validation_items": len(training.validation_rows),
             "validation_users": len(training.validation_users.keys),
-            "best_epoch": {t.label: t.best_epoch for t in towers.values()},
-            "validation_ndcg": {t.label: t.history[t.best_epoch - 1]["validation_ndcg"] for t in towers.values()},
+            "validation_queries": int(training.queries["is_validation"].sum()) if len(training.queries) else 0,
+            "seeds": {t.label: t.seeds for t in towers.values()},
+            "best_epoch": {t.label: t.best_epochs for t in towers.values()},
+            "validation_score": {t.label: t.kept("validation_score") for t in towers.values()},
+            "validation_ndcg": {t.label: t.kept("validation_ndcg") for t in towers.values()},
             "seconds": {t.label: t.seconds for t in towers.values()},
-            "history": {t.label: t.history for t in towers.values()},
+            "history": {t.label: t.histories for t in towers.values()},
         },
         "cold_start": {
             "protocol": "full ranking over all cold items; users without a relevant item excluded",
@@ -154,6 +179,7 @@ def encode_diagnostics(run: EncodeRun, stage_seconds: float | None = None) -> di
             "users_excluded_recall": any_report.n_excluded_recall,
             f"ndcg_at_{enc.eval.ndcg_k}": {name: r.ndcg.mean for name, r in reports.items()},
             f"recall_at_{enc.eval.recall_k}": {name: r.recall.mean for name, r in reports.items()},
+            f"seed_ndcg_at_{enc.eval.ndcg_k}": {name: list(r.seed_ndcg) for name, r in reports.items() if r.seed_ndcg},
         },
         "confidence_level": enc.eval.ci_level,
         "model_differences": _records(differences.rename_axis("comparison")),
@@ -186,7 +212,15 @@ def encode_diagnostics(run: EncodeRun, stage_seconds: float | None = None) -> di
             "held_out": queries.alpha["kind"].value_counts().sort_index().to_dict(),
             "differences": _records(run.query_differences),
             "alpha_vision_by_kind": _records(run.alpha_by_kind.rename_axis("kind")),
+            "seed_spread": _records(queries.seed_table) if len(queries.seed_table) else [],
+            "weights": _records(run.weights) if run.weights is not None and len(run.weights) else [],
         }
     if users_alpha is not None:
         diagnostics["alpha_vision_users"] = run.user_alpha
+    if run.oracle is not None and len(run.oracle):
+        diagnostics["modality_oracle"] = _records(run.oracle.rename_axis("scorer"))
+    if run.gate_recovery is not None:
+        diagnostics["best_gate_vs_true_affinity"] = run.gate_recovery
+    if run.predictability is not None:
+        diagnostics["profile_reveals_weight"] = _records(run.predictability.rename_axis("features"))
     return diagnostics

@@ -76,7 +76,7 @@ def save_outputs(
         "tower": tower.kind, "index_type": report.index_type, "knobs": report.knobs,
         "metric": "inner product", "n_rows": int(len(report.stacked.item_rows)),
         "dim": int(report.stacked.vectors.shape[1]),
-        "query": "tower.encode_queries([text profile; image profile]) (see hermes_core.encode.profiles)",
+        "query": "tower.index_queries([text profile; image profile]) (see hermes_core.encode.profiles)",
         "rows": "rows.parquet maps each index row to its item_id and modality",
         "text_model": encoded.text_model_id, "image_model": encoded.image_model_id,
         "feature_centering": params.fusion.feature_centering,

@@ -16,14 +16,14 @@ from pydantic import Field, model_validator
 
 from hermes_core.params import StrictModel
 
-FusionKind = Literal["cross_attention", "text_only", "image_only", "concat"]
-FUSION_KINDS: tuple[str, ...] = ("cross_attention", "text_only", "image_only", "concat")
+FusionKind = Literal["gated", "cross_attention", "text_only", "image_only", "concat"]
+FUSION_KINDS: tuple[str, ...] = ("gated", "cross_attention", "text_only", "image_only", "concat")
 
 
 class FusionParams(StrictModel):
     """Query-conditioned fusion model and its in-batch sampled-softmax trainer."""
 
-    kind: FusionKind = Field("cross_attention", description="item tower that train_fusion builds")
+    kind: FusionKind = Field("gated", description="item tower that train_fusion builds and the index serves")
     compare: tuple[FusionKind, ...] = Field(
         FUSION_KINDS, min_length=1, description="item towers compared on equal footing"
     )
@@ -46,7 +46,15 @@ class FusionParams(StrictModel):
         "them before the towers (the cache keeps the encoders' raw output)",
     )
     early_stopping: bool = Field(
-        True, description="keep each tower's epoch of best validation NDCG (else the last epoch)"
+        True, description="keep each tower's epoch of best validation score (else the last epoch)"
+    )
+    gate_learning_rate: float = Field(0.05, gt=0.0, le=1.0, description="gated tower: Adam step size of the gate layer")
+    gate_penalty: float = Field(
+        0.01, ge=0.0, le=100.0,
+        description="gated tower: weight of the penalty mean_i sum_m (g_m(q_i) - 1)^2 towards concatenation",
+    )
+    n_seeds: int = Field(
+        3, ge=1, le=100, description="training seeds of every tower (encode.seed, +1, ...); tables show mean and spread"
     )
 
 
@@ -134,6 +142,11 @@ class SplitParams(StrictModel):
     )
     query_test_share: float = Field(
         0.3, gt=0.0, lt=1.0, description="share of visual and content queries held out (per kind)"
+    )
+    query_validation_share: float = Field(
+        0.2, ge=0.0, lt=1.0,
+        description="share of the training visual and content queries held out (per kind) to pick each "
+        "tower's epoch beside the validation users",
     )
     max_positives_per_query: int = Field(
         50, ge=1, le=100_000, description="training positives kept a text query (seeded sample)"

@@ -8,6 +8,7 @@ per bar, point or curve point), which the notebook saves beside the PNG with
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -31,20 +32,23 @@ def modality_coverage(coverage: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
 
 
 def training_curves(history: pd.DataFrame, ndcg_k: int, fused_kept_epoch: int | None) -> tuple[Figure, pd.DataFrame]:
-    """Per epoch and tower: training loss, validation NDCG@k and, for the fused tower, the mean
-    ``alpha_vision`` of its training positives with its kept epoch dotted
-    (``history``: :func:`~.training.history_frame`)."""
+    """Per epoch and tower (first seed): training loss, the validation score that picks the epoch
+    and, for the fused tower, the mean ``alpha_vision`` of its training positives with its kept
+    epoch dotted (``history``: :func:`~.training.history_frame`; the data keep every seed)."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 3.4))
-    for label, group in history.groupby("model"):
+    first = history[history["seed"] == history["seed"].min()] if "seed" in history else history
+    selection = "validation_score" if "validation_score" in history else "validation_ndcg"
+    for label, group in first.groupby("model"):
         axes[0].plot(group["epoch"], group["loss"], label=label)
-        axes[1].plot(group["epoch"], group["validation_ndcg"], label=label)
+        axes[1].plot(group["epoch"], group[selection], label=label)
         if label == "fused" and fused_kept_epoch is not None:
             axes[2].plot(group["epoch"], group["alpha_vision"], color="#b5543c")
             axes[2].axvline(fused_kept_epoch, color="k", ls=":", label="kept epoch")
             axes[2].legend()
     axes[0].set_title("training loss (in-batch sampled softmax)")
     axes[0].set_xlabel("epoch")
-    axes[1].set_title(f"validation NDCG@{ndcg_k} (held-out warm items)")
+    axes[1].set_title(f"validation score (mean NDCG@{ndcg_k}, users and queries)"
+                      if selection == "validation_score" else f"validation NDCG@{ndcg_k} (held-out warm items)")
     axes[1].set_xlabel("epoch")
     axes[2].set_title("fused: mean alpha_vision, training positives")
     axes[2].set_xlabel("epoch")
@@ -52,8 +56,32 @@ def training_curves(history: pd.DataFrame, ndcg_k: int, fused_kept_epoch: int | 
     for ax in axes:
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     fig.tight_layout()
-    data = history[["model", "epoch", "loss", "validation_ndcg", "alpha_vision"]]
-    return fig, data
+    columns = [c for c in ("model", "seed", "epoch", "loss", "validation_ndcg", "validation_query_ndcg",
+                           "validation_score", "alpha_vision") if c in history]
+    return fig, history[columns]
+
+
+def pair_weights(weights: dict[str, np.ndarray], kinds: np.ndarray, bins: int = 40) -> tuple[Figure, pd.DataFrame]:
+    """Histograms of the per-(query, item) ``alpha_vision`` of each free-weight tower, visual and
+    content held-out queries apart (``weights``: :attr:`~.queries.QueryEvaluation.weights`, rows in
+    the order of ``kinds``). The data hold the histogram counts, not the pairs."""
+    fig, axes = plt.subplots(1, max(len(weights), 1), figsize=(6.5 * max(len(weights), 1), 3.2), squeeze=False)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    rows = []
+    for ax, (label, alpha) in zip(axes[0], weights.items()):
+        for kind, colour in (("visual", "#b5543c"), ("content", "#3c6fb5")):
+            values = alpha[np.asarray(kinds) == kind].ravel()
+            counts, _ = np.histogram(values, bins=edges)
+            share = counts / max(counts.sum(), 1)
+            ax.stairs(share, edges, fill=True, alpha=0.5, color=colour, label=f"{kind} queries")
+            rows += [{"model": label, "kind": kind, "bin_low": lo, "bin_high": hi, "share": sh}
+                     for lo, hi, sh in zip(edges[:-1], edges[1:], share)]
+        ax.set_xlabel("alpha_vision of a (query, item) pair")
+        ax.set_ylabel("share of pairs")
+        ax.set_title(f"{label}: per-pair weight on the image")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig, pd.DataFrame(rows)
 
 
 def cold_start(cold_table: pd.DataFrame, ndcg_col: str, recall_col: str) -> tuple[Figure, pd.DataFrame]:
@@ -81,11 +109,12 @@ def alpha_by_query_kind(
         ax.hist(alpha.loc[alpha["kind"] == kind, "alpha_vision_all"], bins=20, range=(0, 1), alpha=0.6,
                 color=colour, label=f"{kind} ({(alpha['kind'] == kind).sum()} queries)")
     ax.axvline(design_claim, color="k", ls=":", label=f"design claim {design_claim}")
-    ax.axvline(claim_threshold, color="grey", ls="--", label=f"claim threshold {claim_threshold}")
+    ax.axvline(claim_threshold, color="grey", ls="--", label=f"target: visual >= {claim_threshold}")
+    ax.axvline(1.0 - claim_threshold, color="grey", ls="-.", label=f"target: content <= {1 - claim_threshold:.2f}")
     ax.set_xlabel("mean alpha_vision of a held-out query")
     ax.set_ylabel("queries")
     ax.legend(fontsize=8)
-    ax.set_title("Attention on the image by query kind")
+    ax.set_title("Fused tower's weight on the image by query kind")
     fig.tight_layout()
     data = alpha.loc[alpha["kind"].isin(["visual", "content"]), ["query_id", "kind", "alpha_vision_all"]]
     return fig, data

@@ -2,7 +2,9 @@
 
 The world's *visual* and *content* text queries held out by :func:`~.splits.split_queries` are
 ranked over the whole catalogue (full ranking, NDCG@k against the world's query relevance 0..3);
-the fused tower's attention on each query is kept for :mod:`.attention`.
+a trained tower's NDCG of a query is the mean over its seed replicas. The weights of the towers
+whose weights follow the query (the gated ``fused`` tower and the cross-attention variant) are
+kept for :mod:`.attention`.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from hermes_core.encode.attention import fused_alpha
+from hermes_core.encode.attention import fused_alpha, headline_fused_kind
 from hermes_core.encode.baselines import random_scores
 from hermes_core.encode.catalogue import EncodedItems
 from hermes_core.encode.coldstart import paired_comparison
 from hermes_core.encode.params import EncodeParams
 from hermes_core.encode.profiles import query_vectors
-from hermes_core.encode.training import TrainedTower, TrainingSet, score
+from hermes_core.encode.training import FREE_WEIGHT_KINDS, TrainedTower, TrainingSet, seed_scores
 from hermes_core.evaluation.ranking import ndcg_at_k
 
 
@@ -26,10 +28,13 @@ from hermes_core.evaluation.ranking import ndcg_at_k
 class QueryEvaluation:
     """Held-out text queries: retrieval quality per model and attention per query kind."""
 
-    table: pd.DataFrame  # NDCG@k by model (rows) and query kind (columns)
-    alpha: pd.DataFrame  # one row per held-out query: kind, alpha over both-modality / relevant items
+    table: pd.DataFrame  # NDCG@k by model (rows) and query kind (columns), seed-averaged
+    alpha: pd.DataFrame  # one row per held-out query: kind, the fused tower's alpha over both-modality / relevant items
     k: int
     per_query: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per held-out query: kind, NDCG@k per model
+    seed_table: pd.DataFrame = field(default_factory=pd.DataFrame)  # (model, kind): mean, sd over seeds of the kind's mean
+    weights: dict[str, np.ndarray] = field(default_factory=dict)  # tower label -> alpha_vision (n_held, n_both), seed 0
+    both_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # items with both modalities
 
 
 def evaluate_text_queries(
@@ -37,9 +42,10 @@ def evaluate_text_queries(
 ) -> QueryEvaluation | None:
     """Full-ranking NDCG@k of held-out visual and content queries over the whole catalogue.
 
-    ``alpha`` holds, per held-out query, the fused model's mean ``alpha_vision`` over the items
-    that have both modalities (where alpha is free) and over those of them that are relevant
-    (grade ``>= encode.split.query_positive_grade``).
+    ``alpha`` holds, per held-out query, the fused (gated) tower's mean ``alpha_vision`` over the
+    items that have both modalities and over those of them that are relevant (grade
+    ``>= encode.split.query_positive_grade``), averaged over its seeds; ``weights`` every free-weight
+    tower's per-pair ``alpha_vision`` (first seed) for the variance decomposition of :mod:`.attention`.
     """
     if training.queries.empty:
         return None
@@ -50,30 +56,46 @@ def evaluate_text_queries(
     all_rows = np.arange(len(encoded.text_mask))
     k = params.eval.ndcg_k
     per_query = pd.DataFrame({"query_id": held["query_id"], "kind": held["kind"]})
+    kinds = held["kind"].to_numpy()
+    seed_rows = []
     for tower in towers.values():
-        per_query[tower.label] = ndcg_at_k(score(tower, vectors, encoded, all_rows), grades, k).per_query
+        replicas = [ndcg_at_k(matrix, grades, k).per_query for matrix in seed_scores(tower, vectors, encoded, all_rows)]
+        per_query[tower.label] = np.mean(replicas, axis=0)
+        for kind in ("visual", "content"):
+            means = [float(np.nanmean(values[kinds == kind])) for values in replicas]
+            seed_rows.append({"model": tower.label, "kind": kind, "mean": float(np.mean(means)),
+                              "sd": float(np.std(means, ddof=1)) if len(means) > 1 else np.nan})
     per_query["random"] = ndcg_at_k(random_scores(len(held), len(all_rows), params.seed), grades, k).per_query
     models = [column for column in per_query.columns if column not in ("query_id", "kind")]
     table = {model: {kind: float(np.nanmean(per_query.loc[per_query["kind"] == kind, model]))
                      for kind in ("visual", "content")} for model in models}
     alpha_rows = pd.DataFrame({"query_id": held["query_id"], "kind": held["kind"], "text": held["text"]})
-    if "cross_attention" in towers:
-        both = np.flatnonzero(encoded.text_mask & encoded.image_mask)
-        alpha = fused_alpha(towers["cross_attention"], vectors, encoded, both)  # (n_held, n_both)
+    both = np.flatnonzero(encoded.text_mask & encoded.image_mask)
+    weights = {towers[kind].label: fused_alpha(towers[kind], vectors, encoded, both)
+               for kind in FREE_WEIGHT_KINDS if kind in towers}
+    fused = headline_fused_kind(towers)
+    if fused is not None:
+        alpha = np.mean([fused_alpha(towers[fused], vectors, encoded, both, replica=r)
+                         for r in range(len(towers[fused].models))], axis=0)  # (n_held, n_both)
         relevant = grades[:, both] >= params.split.query_positive_grade
         alpha_rows["alpha_vision_all"] = alpha.mean(axis=1)
         alpha_rows["alpha_vision_relevant"] = [
             float(a[r].mean()) if r.any() else np.nan for a, r in zip(alpha, relevant)
         ]
-    return QueryEvaluation(pd.DataFrame(table).T, alpha_rows, k, per_query)
+    return QueryEvaluation(pd.DataFrame(table).T, alpha_rows, k, per_query,
+                           pd.DataFrame(seed_rows).set_index(["model", "kind"]) if seed_rows else pd.DataFrame(),
+                           weights, both)
 
 
 QUERY_COMPARISONS: dict[str, tuple[tuple[str, str], ...]] = {
-    "visual": (("fused", "image"), ("fused", "text"), ("image", "text")),
-    "content": (("fused", "text"), ("fused", "image"), ("text", "image")),
+    "visual": (("fused", "image"), ("fused", "text"), ("fused", "concat"), ("fused", "attention"),
+               ("image", "text")),
+    "content": (("fused", "text"), ("fused", "image"), ("fused", "concat"), ("fused", "attention"),
+                ("text", "image")),
 }
-"""Model pairs compared on the held-out queries of each kind: the fused tower against the
-modality a query kind names and against the other one, and the two single modalities."""
+"""Model pairs compared on the held-out queries of each kind: the fused (gated) tower against the
+modality a query kind names, the other one, concatenation and the cross-attention variant, and the
+two single modalities."""
 
 
 def query_differences(queries: QueryEvaluation, params: EncodeParams) -> pd.DataFrame:

@@ -21,8 +21,10 @@ fused score is at most :math:`\max_m \theta_m`. If the ``k``-th rescored candida
 least that, the returned top-``k`` is the exact one (``certified = True``). The argument
 needs each stage-1 list to be the exact top list, i.e. ``flat`` indexes; with approximate
 indexes the flag only certifies relative to what the index returned. Single-vector towers
-(text-only, image-only, concat) have one "modality" and need no rescoring in principle;
-they go through the same code.
+(text-only, image-only, concat, and the gated tower, whose one item vector
+:math:`[v W_v; t W_t]` is searched with :math:`[g_v(q) qP; g_t(q) qP]`) have one "modality" and
+need no rescoring in principle; they go through the same code, searched with
+:meth:`~hermes_core.encode.fusion.FusionTower.index_queries`.
 
 One file for all modalities: :func:`stacked_modality_vectors` stacks the present rows of
 every query-free vector into one matrix (row ``r`` belongs to item ``row_items[r]``), so a
@@ -78,7 +80,7 @@ def modality_vectors(
 class StackedVectors:
     """Query-free item vectors of every modality in one matrix (rows of present modalities)."""
 
-    vectors: np.ndarray  # (n_rows, output_dim) float32
+    vectors: np.ndarray  # (n_rows, width) float32: output_dim, or 2 output_dim for the gated tower
     item_rows: np.ndarray  # (n_rows,) item of each row
     modality: np.ndarray  # (n_rows,) name of each row's vector ("vision", "text", "item")
 
@@ -153,7 +155,7 @@ def two_stage_topk(
     model.eval()
     data = as_fusion_data(query_vecs, vision, text, masks, device)
     n_queries = data.queries.shape[0]
-    projected = model.encode_queries(data.queries).float().cpu().numpy()  # (n_q, output_dim)
+    projected = model.index_queries(data.queries).float().cpu().numpy()  # (n_q, index width)
     candidate_lists, thresholds = [], []
     for name, index in indexes.items():
         scores, ids = search(index, projected, n_candidates)

@@ -5,7 +5,9 @@
   MovieLens has no item created after the logs (the world's cold items are given by the world);
 * :func:`validation_items`: warm clicked items held out of training, the pseudo-cold items that
   choose each tower's epoch;
-* :func:`split_queries`: the held-out share of each kind of text query.
+* :func:`split_queries`: the held-out share of each kind of text query;
+* :func:`validation_queries`: a share of each kind's *training* queries that leaves training to
+  choose each tower's epoch beside the validation users.
 
 Every split takes item *rows* or query kinds already read from the store by :mod:`.inputs`;
 none reads a file.
@@ -69,3 +71,26 @@ def split_queries(kinds: np.ndarray, test_share: float, seed: int) -> np.ndarray
             n_test = min(max(n_test, 1), len(rows) - 1)
         is_test[rng.choice(rows, size=n_test, replace=False)] = True
     return is_test
+
+
+def validation_queries(kinds: np.ndarray, is_test: np.ndarray, share: float, seed: int) -> np.ndarray:
+    """Boolean ``is_validation`` per query: ``round(share * n)`` of each kind's ``n`` non-test queries.
+
+    Drawn from ``default_rng([seed, 1])``, a stream independent of :func:`split_queries`' draw; a
+    kind with at least two training queries keeps at least one for training. ``share = 0`` holds
+    none out.
+    """
+    kinds = np.asarray(kinds, dtype=object)
+    training = ~np.asarray(is_test, dtype=bool)
+    rng = np.random.default_rng([seed, 1])
+    is_validation = np.zeros(len(kinds), dtype=bool)
+    for kind in sorted(set(kinds.tolist())):
+        rows = np.flatnonzero((kinds == kind) & training)
+        n_held = int(round(share * len(rows)))
+        if len(rows) >= 2:
+            n_held = min(n_held, len(rows) - 1)
+        else:
+            n_held = 0
+        if n_held:
+            is_validation[rng.choice(rows, size=n_held, replace=False)] = True
+    return is_validation

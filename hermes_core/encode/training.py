@@ -1,10 +1,13 @@
-"""The training set and the four towers trained on it on equal footing.
+"""The training set and the towers trained on it on equal footing, over several seeds.
 
 :func:`build_training_set`: leave-one-out user pairs on warm clicks, training text-query pairs
-(world only) and the pseudo-cold validation items (:func:`~.splits.validation_items`) that choose
-each tower's epoch. :func:`train_towers`: the text-only, image-only, concat and cross-attention
-towers of :mod:`.fusion`, trained on the same pairs with the same seed and settings, each kept at
-its epoch of best validation NDCG (observed positives only, never the world's truth).
+(world only), the pseudo-cold validation items (:func:`~.splits.validation_items`) and the
+validation text queries (:func:`~.splits.validation_queries`) that choose each tower's epoch.
+:func:`train_towers`: the gated, cross-attention, text-only, image-only and concat towers of
+:mod:`.fusion`, trained on the same pairs with the same settings for each of
+``encode.fusion.n_seeds`` seeds, each kept at its epoch of best validation score: the mean of the
+validation users' NDCG (observed positives only, never the world's truth) and the validation
+queries' NDCG (their query relevance, part of the training data's labels).
 """
 
 from __future__ import annotations
@@ -22,20 +25,31 @@ from hermes_core.encode.catalogue import EncodedItems, embed_query_texts
 from hermes_core.encode.fusion import FusionTower, score_items, train_fusion
 from hermes_core.encode.inputs import EncodeInputs
 from hermes_core.encode.params import EncodeParams
-from hermes_core.encode.profiles import QuerySet, leave_one_out_pairs, positive_labels, text_query_pairs, user_profiles
-from hermes_core.encode.splits import split_queries, validation_items
+from hermes_core.encode.profiles import (
+    QuerySet,
+    leave_one_out_pairs,
+    positive_labels,
+    query_vectors,
+    text_query_pairs,
+    user_profiles,
+)
+from hermes_core.encode.splits import split_queries, validation_items, validation_queries
 from hermes_core.evaluation.ranking import ndcg_at_k
 
 MODEL_LABELS: dict[str, str] = {
     "text_only": "text",
     "image_only": "image",
     "concat": "concat",
-    "cross_attention": "fused",
+    "gated": "fused",
+    "cross_attention": "attention",
 }
-"""Name of each tower in the tables and in ``metrics/encode.json``."""
+"""Name of each tower in the tables and in ``metrics/encode.json`` (``fused``: the query-gated tower)."""
 
-NEEDS_IMAGES = frozenset({"image_only", "concat", "cross_attention"})
-NEEDS_TEXT = frozenset({"text_only", "concat", "cross_attention"})
+FREE_WEIGHT_KINDS = ("gated", "cross_attention")
+"""Towers whose modality weights depend on the query (the others' are fixed)."""
+
+NEEDS_IMAGES = frozenset({"image_only", "concat", "cross_attention", "gated"})
+NEEDS_TEXT = frozenset({"text_only", "concat", "cross_attention", "gated"})
 
 
 @dataclass(frozen=True)
@@ -44,7 +58,7 @@ class TrainingSet:
 
     user_pairs: QuerySet
     query_pairs: QuerySet
-    queries: pd.DataFrame  # query_id, text, kind, world_index, is_test (visual/content only)
+    queries: pd.DataFrame  # query_id, text, kind, world_index, is_test, is_validation (visual/content only)
     query_text: np.ndarray  # (n_queries, d_t) prepared MiniLM embeddings of ``queries.text``
     query_grades: np.ndarray  # (n_queries, n_items) world query relevance 0..3
     validation_rows: np.ndarray  # (n_val,) warm items held out of training
@@ -55,6 +69,11 @@ class TrainingSet:
     def vectors(self) -> np.ndarray:
         """Query vectors of every training pair: user pairs, then text-query pairs."""
         return np.concatenate([self.user_pairs.vectors, self.query_pairs.vectors])
+
+    @property
+    def user_pair_mask(self) -> np.ndarray:
+        """True for the user pairs of :attr:`vectors` (the gate penalty reads them only)."""
+        return np.concatenate([np.ones(len(self.user_pairs.keys), bool), np.zeros(len(self.query_pairs.keys), bool)])
 
     @property
     def positive_rows(self) -> np.ndarray:
@@ -70,6 +89,9 @@ class TrainingSet:
                 int(self.validation_labels.sum()), len(self.validation_users.keys)
             ),
         }
+        if not self.queries.empty:
+            held = self.queries["is_validation"].to_numpy()
+            rows["validation text queries"] = (int(held.sum()), int(held.sum()))
         return pd.DataFrame(rows, index=["pairs", "distinct queries"]).T
 
 
@@ -87,9 +109,11 @@ def build_training_set(
     part of a training profile, so they stand in for cold items when each tower's epoch is
     chosen (on observed positives only, never on the world's truth).
 
-    Text queries: kinds ``visual`` and ``content``, split by :func:`~.splits.split_queries`;
-    a training query's positives are warm, non-validation items of query relevance
-    ``>= encode.split.query_positive_grade`` (at most ``encode.split.max_positives_per_query``).
+    Text queries: kinds ``visual`` and ``content``, split by :func:`~.splits.split_queries` into
+    test and training, and a share ``encode.split.query_validation_share`` of each kind's training
+    queries held out for validation (:func:`~.splits.validation_queries`); a training query's
+    positives are warm, non-validation items of query relevance ``>= encode.split.query_positive_grade``
+    (at most ``encode.split.max_positives_per_query``).
     """
     is_cold = inputs.items.is_cold
     split = params.split
@@ -118,10 +142,13 @@ def build_training_set(
                            np.zeros((0, len(inputs.items)), np.int8), **validation)
     world, item_index = inputs.world, inputs.world_item_index
     queries = inputs.queries[inputs.queries["kind"].isin(["visual", "content"])].reset_index(drop=True)
-    queries = queries.assign(is_test=split_queries(queries["kind"].to_numpy(), split.query_test_share, params.seed))
+    kinds = queries["kind"].to_numpy()
+    is_test = split_queries(kinds, split.query_test_share, params.seed)
+    queries = queries.assign(is_test=is_test,
+                             is_validation=validation_queries(kinds, is_test, split.query_validation_share, params.seed))
     grades = np.stack([world.query_relevance(int(q))[item_index] for q in queries["world_index"]])
     query_text = embed_query_texts(queries["text"].tolist(), params, cache_dir, encoded, text_encoder)
-    train = ~queries["is_test"].to_numpy()
+    train = ~queries["is_test"].to_numpy() & ~queries["is_validation"].to_numpy()
     query_pairs = text_query_pairs(
         query_text[train], queries["query_id"].to_numpy(dtype=object)[train], grades[train],
         ~is_cold & ~np.isin(np.arange(len(is_cold)), validation_rows), encoded.image_dim,
@@ -132,18 +159,39 @@ def build_training_set(
 
 @dataclass
 class TrainedTower:
-    """One trained tower, kept at its epoch of best validation NDCG, with its training history."""
+    """One tower trained once per seed, each replica kept at its epoch of best validation score.
+
+    ``model``, ``history`` and ``best_epoch`` are the first seed's (``encode.seed``): the replica
+    the index serves and the alpha analyses read; ``models`` holds every seed's, in seed order.
+    """
 
     kind: str
-    model: FusionTower  # weights of ``best_epoch``
-    history: list[dict[str, float]]  # per epoch: loss, alpha_vision, alpha_text, validation_ndcg
-    seconds: float
-    best_epoch: int
+    models: list[FusionTower]  # weights of each seed's best epoch
+    histories: list[list[dict[str, float]]]  # per seed, per epoch: loss, alpha, validation NDCGs
+    seconds: float  # all seeds
+    best_epochs: list[int]
+    seeds: list[int]
 
     @property
     def label(self) -> str:
         """The tower's name in tables and metrics (:data:`MODEL_LABELS`)."""
         return MODEL_LABELS[self.kind]
+
+    @property
+    def model(self) -> FusionTower:
+        return self.models[0]
+
+    @property
+    def history(self) -> list[dict[str, float]]:
+        return self.histories[0]
+
+    @property
+    def best_epoch(self) -> int:
+        return self.best_epochs[0]
+
+    def kept(self, key: str) -> list[float]:
+        """``key`` of the history row of each seed's kept epoch."""
+        return [history[epoch - 1][key] for history, epoch in zip(self.histories, self.best_epochs)]
 
 
 def trainable_kinds(encoded: EncodedItems, kinds: tuple[str, ...]) -> list[str]:
@@ -155,64 +203,120 @@ def trainable_kinds(encoded: EncodedItems, kinds: tuple[str, ...]) -> list[str]:
     ]
 
 
-def train_towers(training: TrainingSet, encoded: EncodedItems, params: EncodeParams) -> dict[str, TrainedTower]:
-    """Train every comparable tower on the same pairs with the same seed and settings.
+def tower_seeds(params: EncodeParams) -> list[int]:
+    """``encode.seed, encode.seed + 1, ...``: one per ``encode.fusion.n_seeds``."""
+    return [params.seed + offset for offset in range(params.fusion.n_seeds)]
 
-    After each epoch the validation users rank the validation items (full ranking, binary
-    gains from their observed positives); with ``encode.fusion.early_stopping`` each tower keeps the
-    weights of its best epoch by that NDCG@``encode.eval.ndcg_k`` (the earliest on ties).
+
+def validation_query_set(training: TrainingSet, encoded: EncodedItems) -> tuple[np.ndarray, np.ndarray]:
+    """``(vectors, grades)`` of the validation text queries (empty without them)."""
+    if training.queries.empty:
+        return np.zeros((0, encoded.text_dim + encoded.image_dim), np.float32), np.zeros((0, 0), np.int64)
+    held = training.queries["is_validation"].to_numpy()
+    return query_vectors(training.query_text[held], encoded.image_dim), training.query_grades[held].astype(np.int64)
+
+
+def train_towers(training: TrainingSet, encoded: EncodedItems, params: EncodeParams) -> dict[str, TrainedTower]:
+    r"""Train every comparable tower on the same pairs and settings, once per seed.
+
+    After each epoch the validation users rank the validation items (full ranking, binary gains
+    from their observed positives: ``validation_ndcg``) and the validation text queries rank the
+    whole catalogue (gains from their query relevance: ``validation_query_ndcg``); the selection
+    score is their mean, :math:`	frac12(\mathrm{NDCG}_{users} + \mathrm{NDCG}_{queries})`, or the
+    users' NDCG alone without validation queries. With ``encode.fusion.early_stopping`` each
+    replica keeps the weights of its best epoch by that score (the earliest on ties).
     """
     device = resolve_device(params.device)
     rows = training.validation_rows
+    query_vecs, query_grades = validation_query_set(training, encoded)
+    all_rows = np.arange(len(encoded.text_mask))
+    k = params.eval.ndcg_k
     towers: dict[str, TrainedTower] = {}
     for kind in trainable_kinds(encoded, params.fusion.compare):
-        best: dict[str, Any] = {"ndcg": -np.inf, "epoch": 0, "state": None}
-
-        def validate(epoch: int, model: FusionTower) -> dict[str, float]:
-            scores = score_items(model, training.validation_users.vectors, encoded.image[rows],
-                                 encoded.text[rows], encoded.masks[rows])
-            ndcg = ndcg_at_k(scores, training.validation_labels.astype(np.int64), params.eval.ndcg_k).mean
-            if ndcg > best["ndcg"]:
-                best.update(ndcg=ndcg, epoch=epoch,
-                            state={key: value.detach().clone() for key, value in model.state_dict().items()})
-            return {"validation_ndcg": ndcg}
-
+        models, histories, best_epochs = [], [], []
         start = time.perf_counter()
-        model, history = train_fusion(
-            training.vectors, encoded.image, encoded.text, encoded.masks, training.positive_rows,
-            params.fusion, params.seed, device, kind=kind, on_epoch=validate,  # type: ignore[arg-type]
-        )
-        best_epoch = len(history)
-        if params.fusion.early_stopping and best["state"] is not None:
-            model.load_state_dict(best["state"])
-            best_epoch = int(best["epoch"])
-        towers[kind] = TrainedTower(kind, model.eval(), history, time.perf_counter() - start, best_epoch)
+        for seed in tower_seeds(params):
+            best: dict[str, Any] = {"score": -np.inf, "epoch": 0, "state": None}
+
+            def validate(epoch: int, model: FusionTower) -> dict[str, float]:
+                scores = score_items(model, training.validation_users.vectors, encoded.image[rows],
+                                     encoded.text[rows], encoded.masks[rows])
+                users = ndcg_at_k(scores, training.validation_labels.astype(np.int64), k).mean
+                row = {"validation_ndcg": users}
+                selection = users
+                if len(query_vecs):
+                    query_scores = score_items(model, query_vecs, encoded.image, encoded.text, encoded.masks)
+                    queries = ndcg_at_k(query_scores, query_grades, k).mean
+                    row["validation_query_ndcg"] = queries
+                    selection = 0.5 * (users + queries)
+                row["validation_score"] = selection
+                if selection > best["score"]:
+                    best.update(score=selection, epoch=epoch,
+                                state={key: value.detach().clone() for key, value in model.state_dict().items()})
+                return row
+
+            model, history = train_fusion(
+                training.vectors, encoded.image, encoded.text, encoded.masks, training.positive_rows,
+                params.fusion, seed, device, kind=kind, on_epoch=validate,  # type: ignore[arg-type]
+                penalised=training.user_pair_mask,
+            )
+            best_epoch = len(history)
+            if params.fusion.early_stopping and best["state"] is not None:
+                model.load_state_dict(best["state"])
+                best_epoch = int(best["epoch"])
+            models.append(model.eval())
+            histories.append(history)
+            best_epochs.append(best_epoch)
+        towers[kind] = TrainedTower(kind, models, histories, time.perf_counter() - start, best_epochs,
+                                    tower_seeds(params))
     return towers
 
 
 def history_frame(towers: dict[str, TrainedTower]) -> pd.DataFrame:
-    """One row per tower and epoch: loss, mean attention and validation NDCG, with the tower's label."""
+    """One row per tower, seed and epoch: loss, mean weights and validation NDCGs, with the tower's label."""
     return pd.concat(
-        [pd.DataFrame(t.history).assign(model=t.label) for t in towers.values()], ignore_index=True
+        [pd.DataFrame(history).assign(model=t.label, seed=seed)
+         for t in towers.values() for seed, history in zip(t.seeds, t.histories)],
+        ignore_index=True,
     )
 
 
 def score(tower: TrainedTower, queries: np.ndarray, encoded: EncodedItems, rows: np.ndarray) -> np.ndarray:
-    """Exact scores of ``queries`` against the items ``rows``: ``(n_queries, len(rows))``."""
+    """Exact scores of the first seed's replica, ``queries`` against the items ``rows``: ``(n_queries, len(rows))``."""
     return score_items(tower.model, queries, encoded.image[rows], encoded.text[rows], encoded.masks[rows])
 
 
+def seed_scores(tower: TrainedTower, queries: np.ndarray, encoded: EncodedItems, rows: np.ndarray) -> list[np.ndarray]:
+    """:func:`score` of every seed's replica, in seed order."""
+    return [score_items(model, queries, encoded.image[rows], encoded.text[rows], encoded.masks[rows])
+            for model in tower.models]
+
+
+def _mean_sd(values: list[float]) -> tuple[float, float]:
+    array = np.asarray(values, dtype=np.float64)
+    return float(array.mean()), float(array.std(ddof=1)) if len(array) > 1 else float("nan")
+
+
 def training_table(towers: dict[str, TrainedTower]) -> pd.DataFrame:
-    """Per tower: the kept epoch, its validation NDCG, the last epoch's loss, the training seconds
-    and, for the fused tower (the only one whose attention is free), the mean ``alpha_vision`` of
-    its training positives at the kept and at the last epoch (NaN for the other towers)."""
+    """Per tower, mean and standard deviation over seeds: the kept epoch, its validation score (and
+    the users' and queries' NDCG behind it), the last epoch's loss; the training seconds of all seeds;
+    for the towers with free weights (:data:`FREE_WEIGHT_KINDS`) the mean ``alpha_vision`` of the
+    training positives at the kept and at the last epoch (NaN for the other towers)."""
     rows = {}
     for t in towers.values():
-        free = t.kind == "cross_attention"
-        rows[t.label] = {
-            "best epoch": t.best_epoch, "validation NDCG": t.history[t.best_epoch - 1]["validation_ndcg"],
-            "final loss": t.history[-1]["loss"], "seconds": t.seconds,
-            "alpha_vision (kept epoch)": t.history[t.best_epoch - 1]["alpha_vision"] if free else np.nan,
-            "alpha_vision (last epoch)": t.history[-1]["alpha_vision"] if free else np.nan,
-        }
-    return pd.DataFrame(rows).T.astype({"best epoch": int})
+        free = t.kind in FREE_WEIGHT_KINDS
+        row: dict[str, float] = {"seeds": len(t.seeds)}
+        for name, key in (("kept epoch", None), ("validation score", "validation_score"),
+                          ("validation NDCG (users)", "validation_ndcg"),
+                          ("validation NDCG (queries)", "validation_query_ndcg")):
+            if key is not None and key not in t.history[0]:
+                continue
+            values = [float(e) for e in t.best_epochs] if key is None else t.kept(key)
+            row[name], row[f"{name} sd"] = _mean_sd(values)
+        row["final loss"] = float(np.mean([history[-1]["loss"] for history in t.histories]))
+        row["seconds (all seeds)"] = t.seconds
+        row["alpha_vision (kept epoch)"] = float(np.mean(t.kept("alpha_vision"))) if free else np.nan
+        row["alpha_vision (last epoch)"] = (float(np.mean([h[-1]["alpha_vision"] for h in t.histories]))
+                                            if free else np.nan)
+        rows[t.label] = row
+    return pd.DataFrame(rows).T.astype({"seeds": int})

@@ -114,7 +114,7 @@ class WorldParams(StrictModel):
     delay_distribution: Literal["exponential", "weibull", "lognormal"] = "exponential"
     delay_mean_days: DelayMeanDays = DelayMeanDays()
     delay_shape: float = Field(1.5, gt=0.0)
-    n_queries: int = Field(600, ge=3)
+    n_queries: int = Field(1500, ge=3)
     image_size: int = Field(64, ge=16, le=512)
     malformed_share: float = Field(0.01, ge=0.0, lt=0.5)
     conversions: ConversionParams = ConversionParams()

@@ -53,6 +53,19 @@ class MeanColourImageEncoder:
         return np.asarray(rows, dtype=np.float32), mask
 
 
+def oracle_and_recovery(params: Any, inputs: Any, encoded: Any, towers: Any, evaluation: Any,
+                        users_alpha: Any) -> tuple[Any, Any, Any]:
+    """The oracle table, the truth-chosen gates' correlation and the profile's predictability of the
+    weight, as the notebook computes them."""
+    from hermes_core.encode import stage as st
+
+    table, best_alpha = st.oracle_table(inputs, evaluation.users, evaluation.cold_rows, encoded, towers,
+                                        evaluation.grades, params.encode.eval.ndcg_k, params.encode.seed)
+    return (table, st.best_gate_recovery(users_alpha, best_alpha, params.encode),
+            st.profile_reveals_weight(evaluation.users, users_alpha["true_visual_affinity"].to_numpy(),
+                                      encoded.text_dim, params.encode.seed))
+
+
 @pytest.fixture(scope="package", autouse=True)
 def single_torch_thread() -> Iterator[None]:
     """The towers here are tiny: one thread is faster than two and avoids stalls on shared cores."""
@@ -131,7 +144,9 @@ def world_run(world_stage: dict[str, Any]) -> dict[str, Any]:
                        st.model_differences(evaluation, params.encode),
                        st.purity_table(inputs.items, encoded, st.purity_label(inputs.items)),
                        st.query_differences(queries, params.encode), st.alpha_by_query_kind(queries, params.encode),
-                       st.user_alpha_summary(users_alpha, params.encode))
+                       st.user_alpha_summary(users_alpha, params.encode),
+                       st.weight_diagnostics(queries, towers, training, encoded),
+                       *oracle_and_recovery(params, inputs, encoded, towers, evaluation, users_alpha))
     return {**world_stage, "towers": towers, "evaluation": evaluation, "queries": queries,
             "users_alpha": users_alpha, "report": report, "run": run}
 

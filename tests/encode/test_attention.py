@@ -71,3 +71,32 @@ def test_world_alpha_tables_follow_their_inputs(world_run: dict[str, Any]) -> No
     summary = at.user_alpha_summary(users_alpha, params.encode)
     assert summary["n"] == len(users_alpha) and summary["ci_low"] <= summary["rho"] <= summary["ci_high"]
     assert summary["mean_alpha_vision"] == pytest.approx(users_alpha["alpha_vision"].mean())
+
+
+def test_query_share_of_variance_by_hand() -> None:
+    from hermes_core.encode.attention import query_share_of_variance
+
+    # weights that depend on the query only: the query explains everything
+    assert query_share_of_variance(np.array([[0.9, 0.9, 0.9], [0.1, 0.1, 0.1]])) == pytest.approx(1.0)
+    # weights that depend on the item only: row means are equal, the query explains nothing
+    assert query_share_of_variance(np.array([[0.2, 0.8], [0.2, 0.8]])) == pytest.approx(0.0)
+    # a mix: row means 0.5 and 0.7 (variance 0.01); all cells 0.4 0.6 0.6 0.8 (variance 0.02)
+    assert query_share_of_variance(np.array([[0.4, 0.6], [0.6, 0.8]])) == pytest.approx(0.5)
+    assert np.isnan(query_share_of_variance(np.full((2, 2), 0.5)))
+
+
+def test_profile_reveals_a_weight_it_carries_and_not_one_it_lacks() -> None:
+    from hermes_core.encode.attention import profile_reveals_weight
+    from hermes_core.encode.profiles import QuerySet
+
+    rng = np.random.default_rng(0)
+    n, d_t, d_v = 300, 6, 4
+    vectors = rng.standard_normal((n, d_t + d_v))
+    users = QuerySet(vectors, np.arange(n).astype(object), np.full(n, -1), rng.integers(3, 30, n))
+    # a weight that is a logistic function of one profile coordinate: the regression finds it
+    carried = 1 / (1 + np.exp(-2 * vectors[:, 0]))
+    table = profile_reveals_weight(users, carried, d_t, seed=1)
+    assert table.loc["gate input + log clicks", "cv R2"] > 0.95
+    # a weight drawn independently of the profile: R^2 near 0 (negative out of sample)
+    independent = rng.uniform(0.05, 0.95, n)
+    assert profile_reveals_weight(users, independent, d_t, seed=1)["cv R2"].max() < 0.05

@@ -120,13 +120,17 @@ def test_purity_line_measures_the_way_from_chance_to_one() -> None:
     assert "text 0.8000 (75% of the way from chance 0.2000 to 1)" in line and "image 0.2000 (0% of the way" in line
 
 
-@pytest.mark.parametrize(("low", "high", "expected"), [
-    (0.90, 0.97, "holds"),  # the whole interval at or above the 0.9 threshold
-    (0.49, 0.51, "does not hold"),  # entirely below
-    (0.85, 0.93, "is undecided"),  # straddles the threshold
+@pytest.mark.parametrize(("visual", "content", "expected"), [
+    ((0.86, 0.97), (0.05, 0.15), "holds"),  # visual wholly >= 0.85 and content wholly <= 0.15
+    ((0.49, 0.51), (0.05, 0.10), "does not hold"),  # visual entirely below 0.85
+    ((0.90, 0.95), (0.16, 0.30), "does not hold"),  # content entirely above 0.15
+    ((0.84, 0.93), (0.05, 0.10), "is undecided"),  # visual straddles its threshold
+    ((0.88, 0.93), (0.10, 0.20), "is undecided"),  # content straddles its threshold
 ])
-def test_alpha_claim_against_the_threshold(low: float, high: float, expected: str) -> None:
-    table = pd.DataFrame({"mean": [(low + high) / 2], "ci_low": [low], "ci_high": [high]}, index=["visual"])
+def test_alpha_claim_against_the_threshold(visual: tuple[float, float], content: tuple[float, float],
+                                           expected: str) -> None:
+    table = pd.DataFrame({"mean": [sum(visual) / 2, sum(content) / 2], "ci_low": [visual[0], content[0]],
+                          "ci_high": [visual[1], content[1]]}, index=["visual", "content"])
     assert c.alpha_claim(table) == expected
 
 
@@ -203,5 +207,15 @@ def test_world_conclusions_phrase_every_comparison_through_the_verdict(world_run
         row = differences.loc[label]
         first, second = label.split(" - ")
         assert f"`{first}` {row['verdict']} `{second}`" in text
-    assert "The design's claim" in text and "Spearman correlation" in text
+    assert "The target (alpha_vision at least 0.85" in text and "Spearman correlation" in text
+    assert "effective vision share" in text and "true modality weight (an oracle" in text
     assert f"finds {run.index_report.search_recall_at_k:.1%} of the exact top 10" in text
+
+
+def test_predictability_line_reads_the_best_cross_validated_r2_against_its_threshold() -> None:
+    table = pd.DataFrame({"cv R2": [-0.004, 0.001], "cv R2 sd": [0.005, 0.009]},
+                         index=["gate input + log clicks", "profile norms + log clicks"])
+    line = c.predictability_line(table)
+    assert "at most 0.0010 (± 0.0090, `profile norms + log clicks`)" in line and "cannot recover" in line
+    readable = table.assign(**{"cv R2": [0.30, 0.01]})
+    assert "carries part of the weight" in c.predictability_line(readable)

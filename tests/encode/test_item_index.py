@@ -14,10 +14,13 @@ from hermes_core.index.faiss_index import search, search_recall_at_k
 
 def test_world_index_search_recall_matches_brute_force_top_k(world_run: dict[str, Any]) -> None:
     report, towers, evaluation, params = (world_run[k] for k in ("report", "towers", "evaluation", "params"))
-    assert report.tower_kind == "cross_attention" and report.index_type == params.encode.ann.index_type
+    assert report.tower_kind == "gated" and report.index_type == params.encode.ann.index_type
     assert report.n_queries == len(evaluation.users.keys) and report.index.ntotal == len(report.stacked.item_rows)
+    # the gated tower indexes one vector [v W_v; t W_t] per item, searched with [g_v qP; g_t qP]
+    assert report.stacked.vectors.shape[1] == 2 * params.encode.fusion.output_dim
+    assert len(set(report.stacked.item_rows.tolist())) == len(report.stacked.item_rows)
     with torch.no_grad():
-        queries = towers["cross_attention"].model.encode_queries(torch.as_tensor(evaluation.users.vectors)).numpy()
+        queries = towers["gated"].model.index_queries(torch.as_tensor(evaluation.users.vectors)).numpy()
     k = report.k
     # exact top k by numpy inner products (float64), independent of FAISS
     exact = np.argsort(-(queries.astype(np.float64) @ report.stacked.vectors.astype(np.float64).T), axis=1,

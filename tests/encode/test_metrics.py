@@ -13,12 +13,21 @@ from hermes_core.encode.coldstart import model_differences
 from hermes_core.workspace import MAX_HEADLINE_METRICS, Workspace, write_diagnostics, write_metrics
 
 
+def evaluation_oracle(run: Any) -> float:
+    return run.evaluation.reports["oracle"].ndcg.mean
+
+
 def test_world_metrics_hold_only_deterministic_headline_numbers(world_run: dict[str, Any], tmp_path: Path) -> None:
     run = world_run["run"]
     metrics = me.encode_metrics(run)
-    # 5 NDCGs + the fused gap, the indexed tower's recall, 2 index recalls, 2 mean attentions
+    # 5 NDCGs + the fused gap, the indexed tower's recall, 2 index recalls, 2 mean weights, 3 fusion diagnostics
     leaves = {f"{group}.{name}": value for group, values in metrics.items() for name, value in values.items()}
-    assert len(leaves) == 11 <= MAX_HEADLINE_METRICS
+    assert len(leaves) == 14 <= MAX_HEADLINE_METRICS
+    fusion = metrics["fusion_diagnostics"]
+    assert fusion["oracle_ndcg_at_10"] == evaluation_oracle(run)
+    assert fusion["query_share_of_gate_variance"] == pytest.approx(1.0)  # gates read the query only
+    assert fusion["fused_seed_sd_ndcg_at_10"] == pytest.approx(np.std(run.evaluation.reports["fused"].seed_ndcg,
+                                                                      ddof=1))
     assert not any("qps" in key or "second" in key or "ci_" in key for key in leaves)  # no timing, no interval
     write_metrics(Workspace(tmp_path), "encode", metrics)  # the writer's checks accept them
     evaluation, report = run.evaluation, run.index_report

@@ -23,9 +23,9 @@ def test_saved_outputs_reload_to_the_same_index_and_tower(world_run: dict[str, A
     rows = pq.read_table(written["rows"])
     assert load_index(written["index"]).ntotal == len(rows) == len(report.stacked.item_rows)
     manifest = json.loads((tmp_path / "encode" / "index" / "manifest.json").read_text())
-    assert manifest["tower"] == "cross_attention" and manifest["feature_centering"] is True
+    assert manifest["tower"] == "gated" and manifest["feature_centering"] is True
     users = world_run["evaluation"].users.vectors[:2]
     reloaded = outputs.load_tower(written["tower"])
     np.testing.assert_allclose(
-        reloaded.encode_queries(torch.as_tensor(users)).detach().numpy(),
-        towers["cross_attention"].model.encode_queries(torch.as_tensor(users)).detach().numpy(), rtol=1e-6)
+        reloaded.index_queries(torch.as_tensor(users)).detach().numpy(),
+        towers["gated"].model.index_queries(torch.as_tensor(users)).detach().numpy(), rtol=1e-6)

@@ -17,7 +17,8 @@ SUB_BLOCKS = ("text", "image", "cache", "split", "eval", "fusion", "ann")
 def test_defaults_are_valid_and_documented() -> None:
     params = EncodeParams()
     assert params.text.model == "bundled:all-MiniLM-L6-v2"
-    assert params.fusion.compare == ("cross_attention", "text_only", "image_only", "concat")
+    assert params.fusion.compare == ("gated", "cross_attention", "text_only", "image_only", "concat")
+    assert params.fusion.kind == "gated" and params.fusion.n_seeds == 3
     assert (params.eval.n_bootstrap, params.eval.ci_level) == (1000, 0.95)
     for model in (EncodeParams, *(type(getattr(params, block)) for block in SUB_BLOCKS)):
         undocumented = [name for name, field in model.model_fields.items()

@@ -9,7 +9,7 @@ import pytest
 
 from hermes_core.encode import queries as qe
 from hermes_core.encode.profiles import query_vectors
-from hermes_core.encode.training import score
+from hermes_core.encode.fusion import score_items
 from hermes_core.evaluation.ranking import ndcg_at_k
 
 
@@ -18,16 +18,21 @@ def test_world_query_table_is_the_mean_ndcg_of_the_held_out_queries(world_run: d
     held = training.queries[training.queries["is_test"]]
     assert queries.per_query["query_id"].tolist() == held["query_id"].tolist()
     assert set(held["kind"]) == {"visual", "content"}
-    # independent recomputation of the fused tower's per-query NDCG over the whole catalogue
+    # independent recomputation of the fused tower's per-query NDCG over the whole catalogue, averaged over seeds
     vectors = query_vectors(training.query_text[training.queries["is_test"].to_numpy()], encoded.image_dim)
     grades = training.query_grades[training.queries["is_test"].to_numpy()]
-    fused = ndcg_at_k(score(towers["cross_attention"], vectors, encoded, np.arange(len(encoded.text_mask))), grades,
-                      queries.k).per_query
+    rows = np.arange(len(encoded.text_mask))
+    fused = np.mean([ndcg_at_k(score_items(model, vectors, encoded.image, encoded.text, encoded.masks), grades,
+                               queries.k).per_query for model in towers["gated"].models], axis=0)
+    assert len(towers["gated"].models) == 2 and rows.size == len(encoded.text_mask)
     np.testing.assert_allclose(queries.per_query["fused"], fused)
     for kind in ("visual", "content"):
         chosen = (queries.per_query["kind"] == kind).to_numpy()
         assert queries.table.loc["fused", kind] == pytest.approx(np.nanmean(fused[chosen]))
-    assert list(queries.table.index) == ["fused", "text", "image", "concat", "random"]
+    assert list(queries.table.index) == ["fused", "attention", "text", "image", "concat", "random"]
+    # the weights follow the query only for the gated tower: one alpha per query row
+    alpha = queries.weights["fused"]
+    np.testing.assert_allclose(alpha, alpha[:, :1].repeat(alpha.shape[1], axis=1), atol=1e-6)
 
 
 def test_world_query_differences_pair_the_queries_of_each_kind(world_run: dict[str, Any]) -> None:

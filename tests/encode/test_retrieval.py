@@ -111,3 +111,18 @@ def test_stacked_index_two_stage_matches_exact_fused_scores() -> None:
     exact = score_items(model, queries, vision, text, masks)
     exact[:, 5] = -np.inf  # the unindexed item can only be missed, never wrongly returned
     np.testing.assert_allclose(result.scores, -np.sort(-exact, axis=1)[:, :5], rtol=1e-5, atol=1e-5)
+
+
+def test_the_gated_tower_needs_no_rescoring_one_vector_per_item(catalogue: dict[str, np.ndarray]) -> None:
+    import torch
+
+    model = make_fusion_model("gated", 8, 10, 6, output_dim=12, seed=3)
+    with torch.no_grad():  # gates away from 1, so the score is not concatenation's
+        model.gate.weight.normal_(generator=torch.Generator().manual_seed(1))
+    indexes = build_modality_indexes(model, catalogue["vision"], catalogue["text"], catalogue["masks"], "flat")
+    assert list(indexes) == ["item"]
+    # as many candidates as k: the index's own top k is already the exact fused top k (the certificate,
+    # k-th score >= the index's last score, then compares two float32 roundings of one number: not asserted)
+    result = two_stage_topk(model, catalogue["queries"], catalogue["vision"], catalogue["text"], catalogue["masks"],
+                            indexes, k=10, n_candidates=10)
+    np.testing.assert_allclose(result.scores, _exact_top_scores(model, catalogue, 10), rtol=1e-5, atol=1e-5)

@@ -39,3 +39,18 @@ def test_movielens_cold_items_draw_a_share_of_the_rated_movies() -> None:
     np.testing.assert_array_equal(np.flatnonzero(is_cold), expected)
     with pytest.raises(ValueError, match="encode.split.movielens_cold_share"):
         splits.movielens_cold_items(rated, 25, 0.99, seed=2)  # round(9.9) = 10: no warm movie left
+
+
+def test_validation_queries_hold_out_a_share_of_each_kinds_training_queries() -> None:
+    from hermes_core.encode.splits import split_queries, validation_queries
+
+    kinds = np.array(["visual"] * 20 + ["content"] * 10 + ["lonely"], dtype=object)
+    is_test = split_queries(kinds, 0.3, seed=1)
+    held = validation_queries(kinds, is_test, 0.25, seed=1)
+    assert not (held & is_test).any()
+    for kind, n_train in (("visual", 14), ("content", 7)):
+        assert ((kinds == kind) & ~is_test).sum() == n_train
+        assert ((kinds == kind) & held).sum() == round(0.25 * n_train)
+    assert not held[kinds == "lonely"].any()  # a kind with one training query keeps it
+    np.testing.assert_array_equal(held, validation_queries(kinds, is_test, 0.25, seed=1))  # seeded
+    assert not validation_queries(kinds, is_test, 0.0, seed=1).any()

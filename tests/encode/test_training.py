@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pytest
 
 from hermes_core.encode import training as tr
 from hermes_core.encode.profiles import unique_positives
@@ -44,21 +45,30 @@ def test_text_query_pairs_come_from_training_queries_only(world_stage: dict[str,
 def test_world_towers_keep_their_best_validation_epoch(world_run: dict[str, Any]) -> None:
     towers, params = world_run["towers"], world_run["params"]
     assert list(towers) == list(params.encode.fusion.compare)
+    n_seeds = params.encode.fusion.n_seeds
     for tower in towers.values():
-        ndcg = [row["validation_ndcg"] for row in tower.history]
-        assert len(ndcg) == params.encode.fusion.epochs
-        # early stopping keeps the first epoch of highest validation NDCG
-        assert tower.best_epoch == int(np.argmax(ndcg)) + 1, tower.kind
+        assert tower.seeds == [params.encode.seed + s for s in range(n_seeds)] and len(tower.models) == n_seeds
+        for history, best in zip(tower.histories, tower.best_epochs):
+            assert len(history) == params.encode.fusion.epochs
+            # the selection score is the mean of the users' and the validation queries' NDCG
+            for row in history:
+                assert row["validation_score"] == pytest.approx(
+                    0.5 * (row["validation_ndcg"] + row["validation_query_ndcg"]), abs=1e-12)
+            # early stopping keeps the first epoch of highest validation score
+            assert best == int(np.argmax([row["validation_score"] for row in history])) + 1, tower.kind
     table = tr.training_table(towers)
-    assert table.loc["fused", "best epoch"] == towers["cross_attention"].best_epoch
+    kept = towers["gated"].best_epochs
+    assert table.loc["fused", "kept epoch"] == pytest.approx(np.mean(kept))
+    assert table.loc["fused", "kept epoch sd"] == pytest.approx(np.std(kept, ddof=1))
     assert np.isnan(table.loc["text", "alpha_vision (kept epoch)"])
     history = tr.history_frame(towers)
-    assert len(history) == len(towers) * params.encode.fusion.epochs and set(history["model"]) == set(table.index)
+    assert len(history) == len(towers) * n_seeds * params.encode.fusion.epochs
+    assert set(history["model"]) == set(table.index)
 
 
 def test_trainable_kinds_drop_towers_whose_modality_is_absent(world_stage: dict[str, Any]) -> None:
     encoded = world_stage["encoded"]
-    kinds = ("cross_attention", "text_only", "image_only", "concat")
+    kinds = ("gated", "cross_attention", "text_only", "image_only", "concat")
     assert tr.trainable_kinds(encoded, kinds) == list(kinds)
     no_images = type(encoded)(encoded.text_raw, encoded.image_raw[:, :0], encoded.text_mask,
                               np.zeros_like(encoded.image_mask), encoded.text, encoded.image[:, :0],

@@ -265,13 +265,16 @@ def profile_reveals_weight(users: QuerySet, true_affinity: np.ndarray, text_dim:
     ridge regression of :math:`\operatorname{logit} m_u` on what a user gate can read.
 
     Feature sets: the gate's own input :math:`\phi(q) = [q; \lVert q^{txt}\rVert; \lVert q^{img}\rVert]`
-    plus :math:`\log` (clicks); and the two norms with :math:`\log` (clicks) alone. Ridge penalty chosen
+    plus :math:`\log` (clicks); and the two norms with :math:`\log` (clicks) alone. Features standardised
+    (inside each training fold), ridge penalty chosen
     by leave-one-out within each training fold (``RidgeCV``, :math:`10^{-2} \dots 10^{4}`); ``n_folds``
     shuffled folds from ``seed``. An :math:`R^2` near 0 means no linear gate on the profile can
     recover the weight, whatever its training. Rows: feature set; columns ``cv R2``, ``cv R2 sd``.
     """
     from sklearn.linear_model import RidgeCV
     from sklearn.model_selection import KFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
 
     m = np.clip(np.asarray(true_affinity, dtype=np.float64), 1e-6, 1 - 1e-6)
     target = np.log(m) - np.log1p(-m)
@@ -282,6 +285,7 @@ def profile_reveals_weight(users: QuerySet, true_affinity: np.ndarray, text_dim:
     rows = {}
     for name, features in (("gate input + log clicks", np.hstack([vectors, extra])),
                            ("profile norms + log clicks", extra)):
-        scores = cross_val_score(RidgeCV(alphas=np.logspace(-2, 4, 13)), features, target, cv=folds, scoring="r2")
+        model = make_pipeline(StandardScaler(), RidgeCV(alphas=np.logspace(-2, 4, 13)))
+        scores = cross_val_score(model, features, target, cv=folds, scoring="r2")
         rows[name] = {"cv R2": float(scores.mean()), "cv R2 sd": float(scores.std(ddof=1))}
     return pd.DataFrame(rows).T

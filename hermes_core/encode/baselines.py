@@ -62,7 +62,8 @@ def popularity_scores(
 
     :math:`s_{u,i} = d(pop(g_i)) + \varepsilon_{u,i}` with :math:`pop` of :func:`group_popularity`,
     :math:`d` its dense rank among the candidates and :math:`\varepsilon_{u,i} \sim U[0,1)` drawn
-    from ``default_rng(seed)`` (:func:`_ranked_scores`). Groups with no warm item have
+    from ``default_rng([seed, 1])`` (:func:`_ranked_scores`; a stream apart from :func:`random_scores`,
+    so that popularity is not random's scores plus the group rank). Groups with no warm item have
     :math:`pop = 0`. The order *between* groups is the same for every user; the order *within*
     a group is drawn per user (not once for all users, which would make the score depend on
     which tied items one draw puts first, nor by the metrics' lower-index rule, which would
@@ -71,7 +72,7 @@ def popularity_scores(
     popularity = group_popularity(exposure_rows, groups, is_cold)
     candidate_groups = pd.Series(np.asarray(groups, dtype=object)[np.asarray(candidate_rows)])
     values = candidate_groups.map(popularity).fillna(0.0).to_numpy(dtype=np.float64)
-    return _ranked_scores(values, n_users, np.random.default_rng(seed))
+    return _ranked_scores(values, n_users, np.random.default_rng([seed, 1]))
 
 
 def random_scores(n_users: int, n_candidates: int, seed: int) -> np.ndarray:

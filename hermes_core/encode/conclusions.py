@@ -80,6 +80,8 @@ class EncodeFindings:
     oracle: pd.DataFrame | None = None  # oracle.oracle_table
     gate_recovery: dict[str, float] | None = None  # attention.best_gate_recovery
     predictability: pd.DataFrame | None = None  # attention.profile_reveals_weight
+    alpha_by_seed: pd.DataFrame | None = None  # queries.QueryEvaluation.alpha_by_seed
+    domain_shares: dict[str, float] | None = None  # oracle.oracle_table's domain share of each concat part
 
 
 def comparison(differences: pd.DataFrame, first: str, second: str, level: float) -> Comparison | None:
@@ -194,26 +196,38 @@ def purity_line(purity: pd.DataFrame) -> str | None:
     return f"- Share of the 10 nearest neighbours with the item's {label}: " + "; ".join(parts) + "."
 
 
-def alpha_claim(alpha_by_kind: pd.DataFrame) -> str:
-    """``holds``, ``does not hold`` or ``is undecided``: the visual queries' interval against
-    :data:`ALPHA_CLAIM_THRESHOLD` and the content queries' against :data:`ALPHA_CONTENT_THRESHOLD`."""
+def alpha_claim(alpha_by_kind: pd.DataFrame, by_seed: pd.DataFrame | None = None) -> str:
+    """``holds``, ``does not hold`` or ``is undecided``: the visual queries' interval (seed-averaged
+    weights) against :data:`ALPHA_CLAIM_THRESHOLD` and the content queries' against
+    :data:`ALPHA_CONTENT_THRESHOLD`. With ``by_seed`` (each replica's mean per kind), "holds" also
+    needs every replica's means on the right side: the served tower is one replica, not the average;
+    otherwise the claim ``holds on the seed average only``."""
     visual, content = alpha_by_kind.loc["visual"], alpha_by_kind.loc["content"]
     if visual["ci_high"] < ALPHA_CLAIM_THRESHOLD or content["ci_low"] > ALPHA_CONTENT_THRESHOLD:
         return "does not hold"
     if visual["ci_low"] >= ALPHA_CLAIM_THRESHOLD and content["ci_high"] <= ALPHA_CONTENT_THRESHOLD:
+        if by_seed is not None and len(by_seed) and not (
+                (by_seed["visual"] >= ALPHA_CLAIM_THRESHOLD).all() and (by_seed["content"] <= ALPHA_CONTENT_THRESHOLD).all()):
+            return "holds on the seed average only"
         return "holds"
     return "is undecided"
 
 
-def alpha_line(alpha_by_kind: pd.DataFrame, level: float) -> str:
-    """The target on visual and content queries, and visual against content queries."""
+def alpha_line(alpha_by_kind: pd.DataFrame, level: float, by_seed: pd.DataFrame | None = None) -> str:
+    """The target on visual and content queries (seed average, and each replica), and visual against
+    content queries."""
     visual, content, gap = (alpha_by_kind.loc[name] for name in ("visual", "content", "visual - content"))
+    seeds = ""
+    if by_seed is not None and len(by_seed):
+        seeds = (" Per replica (seed: visual, content): "
+                 + "; ".join(f"{seed}: {row['visual']:.4f}, {row['content']:.4f}" for seed, row in by_seed.iterrows())
+                 + f"; the index serves seed {by_seed.index[0]}'s.")
     text = (f"- The target (alpha_vision at least {ALPHA_CLAIM_THRESHOLD} on visual queries and at most "
-            f"{ALPHA_CONTENT_THRESHOLD} on content ones) {alpha_claim(alpha_by_kind)}: the {int(visual['queries'])} held-out visual "
+            f"{ALPHA_CONTENT_THRESHOLD} on content ones) {alpha_claim(alpha_by_kind, by_seed)}: the {int(visual['queries'])} held-out visual "
             f"queries give a mean alpha_vision of {visual['mean']:.4f} "
             f"[{visual['ci_low']:.4f}, {visual['ci_high']:.4f}] "
             f"({level:.0%} interval) and the {int(content['queries'])} content queries {content['mean']:.4f} "
-            f"[{content['ci_low']:.4f}, {content['ci_high']:.4f}]. ")
+            f"[{content['ci_low']:.4f}, {content['ci_high']:.4f}] (weights averaged over seeds).{seeds} ")
     if not np.isfinite([gap["mean"], gap["ci_low"], gap["ci_high"]]).all():
         return text.rstrip()
     versus = compare_interval(gap["mean"], gap["ci_low"], gap["ci_high"], level)
@@ -292,6 +306,16 @@ def weights_line(weights: pd.DataFrame) -> str | None:
         parts.append(text)
     text = ("- What each ranking uses (share of the spread of a query's scores carried by the vision part): "
             + "; ".join(parts) + ".")
+    if "fused" in weights.index.get_level_values("model"):
+        fused = weights.loc["fused"]
+        share, alpha = fused["effective vision share"], fused["mean alpha_vision"]
+        if ({"visual", "content"} <= set(fused.index) and share["visual"] > alpha["visual"]
+                and share["content"] < alpha["content"]):
+            text += (f" For the fused tower the ranking follows the query more completely than its weights say "
+                     f"(vision share {share['visual']:.4f} against alpha {alpha['visual']:.4f} on visual queries, "
+                     f"{share['content']:.4f} against {alpha['content']:.4f} on content ones): the projection qP does "
+                     f"part of the selection, so a gate short of its target need not leave the other modality in the "
+                     f"ranking.")
     if "concat" in weights.index.get_level_values("model"):
         concat = weights.loc["concat", "effective vision share"]
         gap = float(concat.get("visual", np.nan) - concat.get("content", np.nan))
@@ -303,14 +327,15 @@ def weights_line(weights: pd.DataFrame) -> str | None:
 
 
 def oracle_line(cold_table: pd.DataFrame, differences: pd.DataFrame, ndcg_col: str, level: float,
-                oracle: pd.DataFrame | None = None, recovery: dict[str, float] | None = None) -> str | None:
+                oracle: pd.DataFrame | None = None, recovery: dict[str, float] | None = None,
+                domain_shares: dict[str, float] | None = None) -> str | None:
     """The modality oracle beside concatenation and the fused tower; with the oracle table, why it
     lands where it does (strengths, shuffled control, the per-user upper bound)."""
     ndcg = cold_table[ndcg_col]
     if "oracle" not in ndcg.index or "concat" not in ndcg.index:
         return None
     gain = ndcg["oracle"] - ndcg["concat"]
-    text = (f"- Concatenation with the world's true modality weight (an oracle that reads the truth) reaches "
+    text = (f"- Concatenation reweighed with the world's true modality weight (a diagnostic that reads the truth) reaches "
             f"{ndcg['oracle']:.4f} {ndcg_col} against concat's {ndcg['concat']:.4f} ({gain:+.4f})")
     versus = comparison(differences, "fused", "concat", level)
     if versus is not None and "fused" in ndcg.index:
@@ -325,9 +350,11 @@ def oracle_line(cold_table: pd.DataFrame, differences: pd.DataFrame, ndcg_col: s
         bound = values.get("best gate per user (upper bound)", np.nan)
         text += (f" The weights carry information (true {values[strengths[-1]]:.4f} against {shuffled:.4f} with the "
                  f"users' weights shuffled), and the best strength is `{best_strength}` ({values[best_strength]:.4f})")
-        if best_strength != strengths[-1]:
-            text += (": the full reweighing overshoots, since it also scales the text part, which carries the "
-                     "item's domain (see the neighbour purity), a term the world does not weigh by the modality weight")
+        if best_strength != strengths[-1] and domain_shares:
+            text += (f": the full reweighing overshoots; the item's domain explains "
+                     f"{domain_shares.get('text part', np.nan):.1%} of the spread of a user's text-part scores against "
+                     f"{domain_shares.get('vision part', np.nan):.1%} of the vision part's, and the world does not "
+                     f"weigh the domain term by the modality weight, so scaling the text part also scales the domain")
         text += (f". Choosing each user's gate with the truth (an upper bound, not an estimate) would reach "
                  f"{bound:.4f}")
         if recovery is not None:
@@ -363,9 +390,11 @@ def index_line(index: dict[str, Any]) -> str:
             f"finds {index['search_recall_at_k']:.1%} of the exact top {index['k']} for the {index['n_queries']} user "
             f"queries; "
             f"two-stage retrieval (index, then exact rescoring) reproduces {index['two_stage_recall']:.1%} of the top "
-            f"{index['k']} by the tower's exact score and certifies {index['certified']:.1%} of the queries exact. "
-            f"Speed in this run (median of 3 timings on shared cores, not a metric): "
-            f"{index['qps'] / 1e3:,.1f} thousand queries/s against "
+            f"{index['k']} by the tower's exact score"
+            + (f" and certifies {index['certified']:.1%} of the queries exact. " if np.isfinite(index["certified"])
+               else " (no exactness certificate: an approximate index's last score bounds nothing it missed). ")
+            + "Speed in this run (median of 3 timings on shared cores, not a metric): "
+            + f"{index['qps'] / 1e3:,.1f} thousand queries/s against "
             f"{index['exact_qps'] / 1e3:,.1f} thousand for exact search.")
 
 
@@ -379,7 +408,7 @@ def encode_conclusions(findings: EncodeFindings) -> list[str]:
     if purity:
         lines.append(purity)
     if f.alpha_by_kind is not None and not f.alpha_by_kind.empty:
-        lines.append(alpha_line(f.alpha_by_kind, f.level))
+        lines.append(alpha_line(f.alpha_by_kind, f.level, f.alpha_by_seed))
     if f.query_table is not None and f.query_differences is not None and f.query_k is not None:
         lines.extend(query_lines(f.query_table, f.query_differences, f.query_k, f.level))
     if f.fused_alpha_history and f.fused_kept_epoch:
@@ -389,7 +418,8 @@ def encode_conclusions(findings: EncodeFindings) -> list[str]:
         if f.predictability is not None and len(f.predictability):
             lines.append(predictability_line(f.predictability))
     for extra in (weights_line(f.weights) if f.weights is not None else None,
-                  oracle_line(f.cold_table, f.differences, f.ndcg_col, f.level, f.oracle, f.gate_recovery)):
+                  oracle_line(f.cold_table, f.differences, f.ndcg_col, f.level, f.oracle, f.gate_recovery,
+                              f.domain_shares)):
         if extra:
             lines.append(extra)
     lines.append(index_line(f.index))
@@ -430,11 +460,16 @@ def findings_from_run(run: EncodeRun) -> EncodeFindings:
         query_table=None if queries is None else queries.table,
         query_differences=run.query_differences,
         alpha_by_kind=run.alpha_by_kind,
-        fused_alpha_history=None if fused is None else tuple(row["alpha_vision"] for row in fused.history),
+        # the mean weight of the training positives means something for the attention (whose weights start equal
+        # for every pair); for the gates it averages visual, content and user queries, whose weights part ways
+        fused_alpha_history=(tuple(row["alpha_vision"] for row in fused.history)
+                             if fused is not None and fused.kind == "cross_attention" else None),
         fused_kept_epoch=None if fused is None else fused.best_epoch,
         user_alpha=run.user_alpha,
         weights=run.weights,
         oracle=run.oracle,
         gate_recovery=run.gate_recovery,
         predictability=run.predictability,
+        alpha_by_seed=None if queries is None else queries.alpha_by_seed,
+        domain_shares=run.domain_shares,
     )

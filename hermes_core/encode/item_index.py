@@ -35,7 +35,7 @@ class IndexReport:
     exact_qps: float
     sweep: pd.DataFrame
     two_stage_recall: float  # share of the exact fused top k that index + exact rescoring returns
-    two_stage_certified: float
+    two_stage_certified: float  # share certified exact; NaN for approximate indexes (no certificate)
     n_queries: int
     knobs: dict[str, int]
 
@@ -123,13 +123,14 @@ def build_item_index(
     two_stage = two_stage_topk(
         tower.model, evaluation.users.vectors, encoded.image, encoded.text, encoded.masks,
         {"stacked": index}, k=k, n_candidates=min(params.ann.n_candidates, len(stacked.vectors)),
-        row_items={"stacked": stacked.item_rows},
+        row_items={"stacked": stacked.item_rows}, exact_index=params.ann.index_type == "flat",
     )
     return IndexReport(
         tower_kind=kind, stacked=stacked, index=index, index_type=params.ann.index_type,
         search_recall_at_k=recall, k=k, qps=qps, exact_qps=exact_qps, sweep=sweep,
         two_stage_recall=ann.search_recall_at_k(two_stage.ids, exact_top, k),
-        two_stage_certified=float(two_stage.certified.mean()), n_queries=len(queries),
+        two_stage_certified=(float(two_stage.certified.mean()) if params.ann.index_type == "flat" else float("nan")),
+        n_queries=len(queries),
         knobs={key: value for key, value in knobs.items() if key != "seed"},
     )
 
@@ -146,10 +147,12 @@ def index_table(report: IndexReport) -> pd.DataFrame:
 
 def index_summary(report: IndexReport) -> str:
     """One line: the index's size, and two-stage retrieval against exact scoring of the tower."""
+    certified = (f"certified exact for {report.two_stage_certified:.1%} of the queries"
+                 if np.isfinite(report.two_stage_certified) else
+                 f"no certificate ({report.index_type} is approximate: its last returned score bounds nothing it missed)")
     return (f"{len(report.stacked.item_rows)} vectors of width {report.stacked.vectors.shape[1]}, "
             f"{report.n_queries} queries; two-stage top-{report.k} vs exact scoring of the "
-            f"{MODEL_LABELS[report.tower_kind]} tower: recall {report.two_stage_recall:.4f}, "
-            f"certified exact for {report.two_stage_certified:.1%} of the queries")
+            f"{MODEL_LABELS[report.tower_kind]} tower: recall {report.two_stage_recall:.4f}, {certified}")
 
 
 def sweep_table(report: IndexReport) -> pd.DataFrame:

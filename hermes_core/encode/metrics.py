@@ -47,6 +47,7 @@ class EncodeRun:
     oracle: pd.DataFrame | None = None  # oracle.oracle_table; None without the world's truth
     gate_recovery: dict[str, float] | None = None  # attention.best_gate_recovery
     predictability: pd.DataFrame | None = None  # attention.profile_reveals_weight
+    domain_shares: dict[str, float] | None = None  # oracle.oracle_table's domain share of each concat part
 
 
 def _finite_or_none(value: float | None) -> float | None:
@@ -67,8 +68,10 @@ def encode_metrics(run: EncodeRun) -> dict[str, Any]:
       :math:`g_v / (g_v + g_t)`, for held-out visual and content queries (mean over seeds);
     * ``fusion_diagnostics``: ``query_share_of_gate_variance`` (share of the variance of the fused
       tower's per-pair weights over held-out queries that the query explains,
-      :func:`~.attention.query_share_of_variance`), ``oracle_ndcg_at_<k>`` (cold-start NDCG of
-      concatenation with the world's true modality weight, :mod:`.oracle`) and
+      :func:`~.attention.query_share_of_variance`: 1 by construction for the gated tower, whose
+      weights read the query only; a fused kind whose weights read the item would show less),
+      ``oracle_ndcg_at_<k>`` (cold-start NDCG of concatenation reweighed with the world's true
+      modality weight, :mod:`.oracle`: a diagnostic, not a ceiling) and
       ``fused_seed_sd_ndcg_at_<k>`` (standard deviation over seeds of the fused tower's cold-start
       NDCG; each seed's value is in the diagnostics, ``cold_start.seed_ndcg_at_<k>``).
 
@@ -193,7 +196,7 @@ def encode_diagnostics(run: EncodeRun, stage_seconds: float | None = None) -> di
             "qps": report.qps,
             "exact_qps": report.exact_qps,
             f"two_stage_recall_at_{report.k}": report.two_stage_recall,
-            "two_stage_certified_share": report.two_stage_certified,
+            "two_stage_certified_share": _finite_or_none(report.two_stage_certified),
             "sweep": _records(report.sweep) if len(report.sweep) else [],
         },
         "neighbour_purity_at_10": _records(run.purity.rename_axis("modality")),
@@ -212,6 +215,7 @@ def encode_diagnostics(run: EncodeRun, stage_seconds: float | None = None) -> di
             "held_out": queries.alpha["kind"].value_counts().sort_index().to_dict(),
             "differences": _records(run.query_differences),
             "alpha_vision_by_kind": _records(run.alpha_by_kind.rename_axis("kind")),
+            "alpha_vision_by_seed": _records(queries.alpha_by_seed) if len(queries.alpha_by_seed) else [],
             "seed_spread": _records(queries.seed_table) if len(queries.seed_table) else [],
             "weights": _records(run.weights) if run.weights is not None and len(run.weights) else [],
         }
@@ -219,6 +223,8 @@ def encode_diagnostics(run: EncodeRun, stage_seconds: float | None = None) -> di
         diagnostics["alpha_vision_users"] = run.user_alpha
     if run.oracle is not None and len(run.oracle):
         diagnostics["modality_oracle"] = _records(run.oracle.rename_axis("scorer"))
+    if run.domain_shares:
+        diagnostics["concat_part_domain_share"] = run.domain_shares
     if run.gate_recovery is not None:
         diagnostics["best_gate_vs_true_affinity"] = run.gate_recovery
     if run.predictability is not None:

@@ -1,4 +1,4 @@
-r"""The modality oracle: concatenation with the world's true modality weight, a ceiling for user gates.
+r"""The modality oracle: concatenation reweighed with the world's true modality weight.
 
 The world weighs the visual part of a user's taste for item :math:`i` by
 :math:`w_{ui} = \sigma(\operatorname{logit} m_u + s_m M_{d(i)})` (the user's look affinity shifted by
@@ -12,9 +12,10 @@ text blocks of :math:`W_c`). The oracle reweighs the two parts with the truth,
     s^{\mathrm{oracle}}_{ui} = \frac{w_{ui}}{\bar w}\, a_{ui} + \frac{1 - w_{ui}}{1 - \bar w}\, b_{ui},
 
 centred on concatenation (:math:`w_{ui} = \bar w` gives :math:`a + b`), with :math:`\bar w` the mean
-weight over the evaluated pairs. It reads the truth, so it is a ceiling, not a model: the most
-that a gate on the user's profile could add to concatenation, were it to recover each user's
-weight exactly (and the item's domain shift, which no user gate sees).
+weight over the evaluated pairs. It reads the truth, so it is a diagnostic, not a model: what
+knowing each user's weight (and the item's domain shift, which no user gate sees) does to
+concatenation when the learned parts are reweighed as the world weighs its own. It is no ceiling:
+it can score below concatenation when the learned parts do not split relevance as the world does.
 
 The learned parts need not split relevance the way the world does (the text part also carries the
 item's domain, which the world does not weigh by :math:`w`), so :func:`oracle_table` also reports the
@@ -89,8 +90,23 @@ GATE_GRID = tuple(round(0.1 * step, 1) for step in range(11))
 """The per-user weights :math:`\\alpha` searched by the best-gate upper bound of :func:`oracle_table`."""
 
 
+def domain_share(scores: np.ndarray, domains: np.ndarray) -> float:
+    r"""Mean over users of the share of the variance of a user's scores over items that the items'
+    domain explains: :math:`\sum_d n_d (\bar s_{ud} - \bar s_u)^2 / \sum_i (s_{ui} - \bar s_u)^2`
+    (the between-domain share, the :math:`R^2` of a regression on domain dummies). ``scores`` is
+    ``(n_users, n_items)``, ``domains`` ``(n_items,)``."""
+    s = np.asarray(scores, dtype=np.float64)
+    centred = s - s.mean(axis=1, keepdims=True)
+    total = (centred ** 2).sum(axis=1)
+    between = np.zeros(len(s))
+    for domain in np.unique(domains):
+        chosen = np.asarray(domains) == domain
+        between += chosen.sum() * centred[:, chosen].mean(axis=1) ** 2
+    return float(np.mean(np.where(total > 0, between / np.where(total > 0, total, 1.0), np.nan)))
+
+
 def oracle_table(inputs: EncodeInputs, users: QuerySet, rows: np.ndarray, encoded: EncodedItems, towers: dict,
-                 grades: np.ndarray, k: int, seed: int) -> tuple[pd.DataFrame, np.ndarray | None]:
+                 grades: np.ndarray, k: int, seed: int) -> tuple[pd.DataFrame, np.ndarray | None, dict[str, float]]:
     r"""What knowing each user's modality weight could add to concatenation, and why the oracle lands
     where it does: cold-start NDCG@k (mean over users, then over concat replicas) of
 
@@ -103,18 +119,23 @@ def oracle_table(inputs: EncodeInputs, users: QuerySet, rows: np.ndarray, encode
       :data:`GATE_GRID` value that maximises that user's NDCG on the truth: chosen on the evaluation's
       own labels, so a bound no gate can be expected to reach, not an estimate.
 
-    Returns the table (rows in that order, column ``NDCG@k``) and the best :math:`\alpha` per user of
-    the first replica (NaN for excluded users), or ``(empty, None)`` without the world or a concat tower.
+    Returns the table (rows in that order, column ``NDCG@k``), the best :math:`\alpha` per user of
+    the first replica (NaN for excluded users) and, for the first replica, the :func:`domain_share` of
+    the vision part :math:`a` and of the text part :math:`b` (how much of each part is the item's
+    domain, a term the world does not weigh by the modality weight); ``(empty, None, {})`` without the
+    world or a concat tower.
     """
     from hermes_core.evaluation.ranking import ndcg_at_k
 
     if inputs.world is None or "concat" not in towers:
-        return pd.DataFrame(), None
+        return pd.DataFrame(), None, {}
     weights = true_modality_weights(inputs, users.keys, rows)
     mean = float(weights.mean())
     shuffled = weights[np.random.default_rng(seed).permutation(len(weights))]
     results: dict[str, list[float]] = {}
     best_alpha = None
+    shares: dict[str, float] = {}
+    domains = inputs.world.catalogue.domain[inputs.world_item_index[rows]]
     for replica, model in enumerate(towers["concat"].models):
         a, b = concat_parts(model, users.vectors, encoded, rows)
         candidates = {"concat": a + b}
@@ -129,9 +150,10 @@ def oracle_table(inputs: EncodeInputs, users: QuerySet, rows: np.ndarray, encode
         best = np.where(scored, np.nanmax(np.where(scored, per_alpha, -np.inf), axis=0), np.nan)
         results.setdefault("best gate per user (upper bound)", []).append(float(np.nanmean(best)))
         if replica == 0:
+            shares = {"vision part": domain_share(a, domains), "text part": domain_share(b, domains)}
             choice = np.argmax(np.where(scored, per_alpha, -np.inf), axis=0)
             best_alpha = np.where(scored, np.asarray(GATE_GRID)[choice], np.nan)
     table = pd.DataFrame({f"NDCG@{k}": {name: float(np.mean(values)) for name, values in results.items()},
                           "seed sd": {name: float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
                                       for name, values in results.items()}})
-    return table, best_alpha
+    return table, best_alpha, shares

@@ -35,6 +35,7 @@ class QueryEvaluation:
     seed_table: pd.DataFrame = field(default_factory=pd.DataFrame)  # (model, kind): mean, sd over seeds of the kind's mean
     weights: dict[str, np.ndarray] = field(default_factory=dict)  # tower label -> alpha_vision (n_held, n_both), seed 0
     both_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # items with both modalities
+    alpha_by_seed: pd.DataFrame = field(default_factory=pd.DataFrame)  # seed x kind: the fused tower's mean alpha
 
 
 def evaluate_text_queries(
@@ -70,13 +71,18 @@ def evaluate_text_queries(
     table = {model: {kind: float(np.nanmean(per_query.loc[per_query["kind"] == kind, model]))
                      for kind in ("visual", "content")} for model in models}
     alpha_rows = pd.DataFrame({"query_id": held["query_id"], "kind": held["kind"], "text": held["text"]})
+    alpha_by_seed = pd.DataFrame()
     both = np.flatnonzero(encoded.text_mask & encoded.image_mask)
     weights = {towers[kind].label: fused_alpha(towers[kind], vectors, encoded, both)
                for kind in FREE_WEIGHT_KINDS if kind in towers}
     fused = headline_fused_kind(towers)
     if fused is not None:
-        alpha = np.mean([fused_alpha(towers[fused], vectors, encoded, both, replica=r)
-                         for r in range(len(towers[fused].models))], axis=0)  # (n_held, n_both)
+        replicas = [fused_alpha(towers[fused], vectors, encoded, both, replica=r)
+                    for r in range(len(towers[fused].models))]  # each (n_held, n_both)
+        alpha = np.mean(replicas, axis=0)
+        alpha_by_seed = pd.DataFrame(
+            {kind: [float(r[kinds == kind].mean()) for r in replicas] for kind in ("visual", "content")},
+            index=pd.Index(towers[fused].seeds, name="seed"))
         relevant = grades[:, both] >= params.split.query_positive_grade
         alpha_rows["alpha_vision_all"] = alpha.mean(axis=1)
         alpha_rows["alpha_vision_relevant"] = [
@@ -84,7 +90,7 @@ def evaluate_text_queries(
         ]
     return QueryEvaluation(pd.DataFrame(table).T, alpha_rows, k, per_query,
                            pd.DataFrame(seed_rows).set_index(["model", "kind"]) if seed_rows else pd.DataFrame(),
-                           weights, both)
+                           weights, both, alpha_by_seed)
 
 
 QUERY_COMPARISONS: dict[str, tuple[tuple[str, str], ...]] = {

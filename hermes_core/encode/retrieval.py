@@ -141,13 +141,16 @@ def two_stage_topk(
     n_candidates: int = 200,
     chunk: int = 65_536,
     row_items: Mapping[str, np.ndarray] | None = None,
+    exact_index: bool = True,
 ) -> TwoStageResult:
     """Top-``k`` items by exact fused score among the union of per-modality ANN candidates.
 
     ``indexes`` come from :func:`build_modality_indexes` on the same model and catalogue, or
     are one index over :func:`stacked_modality_vectors`, with ``row_items`` mapping the index's
     name to ``StackedVectors.item_rows`` (its row ids are then translated to item rows).
-    ``chunk`` bounds the (query, candidate) pairs rescored at once.
+    ``chunk`` bounds the (query, candidate) pairs rescored at once. ``exact_index=False`` (HNSW, IVF:
+    an approximate index's last returned score bounds nothing it failed to return) sets every
+    ``certified`` to False.
     """
     if k < 1 or n_candidates < 1:
         raise ValueError(f"k and n_candidates must be at least 1, got {k} and {n_candidates}")
@@ -196,4 +199,6 @@ def two_stage_topk(
     n_valid = valid.sum(axis=1)
     complete = n_valid >= min(k, len(vision))
     certified = complete & ((top_scores[:, min(k, len(vision)) - 1] >= bound_outside) | ~np.isfinite(bound_outside))
+    if not exact_index:
+        certified = np.zeros_like(certified)
     return TwoStageResult(ids=top_ids, scores=top_scores, n_candidates=n_valid, certified=certified)

@@ -109,7 +109,9 @@ def build_training_set(
     part of a training profile, so they stand in for cold items when each tower's epoch is
     chosen (on observed positives only, never on the world's truth).
 
-    Text queries: kinds ``visual`` and ``content``, split by :func:`~.splits.split_queries` into
+    Text queries: kinds ``visual`` and ``content``, one per distinct text (the world's templates repeat
+    texts, with the same relevance: a repeat on both sides of a split would leak), split by
+    :func:`~.splits.split_queries` into
     test and training, and a share ``encode.split.query_validation_share`` of each kind's training
     queries held out for validation (:func:`~.splits.validation_queries`); a training query's
     positives are warm, non-validation items of query relevance ``>= encode.split.query_positive_grade``
@@ -141,7 +143,10 @@ def build_training_set(
         return TrainingSet(user_pairs, empty, pd.DataFrame(), np.zeros((0, encoded.text_dim), np.float32),
                            np.zeros((0, len(inputs.items)), np.int8), **validation)
     world, item_index = inputs.world, inputs.world_item_index
-    queries = inputs.queries[inputs.queries["kind"].isin(["visual", "content"])].reset_index(drop=True)
+    queries = inputs.queries[inputs.queries["kind"].isin(["visual", "content"])]
+    # the world's templated queries repeat texts (with identical relevance): one query per distinct text, so
+    # that no held-out text is also a training or validation text
+    queries = queries.drop_duplicates(["kind", "text"]).reset_index(drop=True)
     kinds = queries["kind"].to_numpy()
     is_test = split_queries(kinds, split.query_test_share, params.seed)
     queries = queries.assign(is_test=is_test,

@@ -19,6 +19,7 @@ import importlib
 from typing import Any
 
 _EXPORTS: dict[str, str] = {
+    "ClippedDoublyRobust": "hermes_core.ope.doubly_robust",
     "DirectMethod": "hermes_core.ope.direct",
     "DoublyRobust": "hermes_core.ope.doubly_robust",
     "DoublyRobustWithShrinkage": "hermes_core.ope.doubly_robust",
@@ -35,7 +36,9 @@ _EXPORTS: dict[str, str] = {
     "SelfNormalizedDoublyRobust": "hermes_core.ope.doubly_robust",
     "SelfNormalizedInverseProbabilityWeighting": "hermes_core.ope.importance_weighting",
     "SlopeTuned": "hermes_core.ope.tuning",
+    "SubGaussianInverseProbabilityWeighting": "hermes_core.ope.importance_weighting",
     "SwitchDoublyRobust": "hermes_core.ope.doubly_robust",
+    "WeightGridSlopeTuned": "hermes_core.ope.tuning",
     "assign_folds": "hermes_core.ope.reward_model",
     "bootstrap_interval": "hermes_core.ope.intervals",
     "bootstrap_intervals": "hermes_core.ope.intervals",
@@ -50,6 +53,7 @@ _EXPORTS: dict[str, str] = {
     "round_terms_of_all": "hermes_core.ope.registry",
     "slope_select": "hermes_core.ope.tuning",
     "uplift_gate": "hermes_core.ope.gate",
+    "weight_quantile_grid": "hermes_core.ope.tuning",
 }
 
 
@@ -65,6 +69,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ESTIMATORS",
     "OBP_TUNING_GRID",
+    "ClippedDoublyRobust",
     "DirectMethod",
     "DoublyRobust",
     "DoublyRobustWithShrinkage",
@@ -79,7 +84,9 @@ __all__ = [
     "SelfNormalizedDoublyRobust",
     "SelfNormalizedInverseProbabilityWeighting",
     "SlopeTuned",
+    "SubGaussianInverseProbabilityWeighting",
     "SwitchDoublyRobust",
+    "WeightGridSlopeTuned",
     "assign_folds",
     "bootstrap_interval",
     "bootstrap_intervals",
@@ -94,4 +101,5 @@ __all__ = [
     "round_terms_of_all",
     "slope_select",
     "uplift_gate",
+    "weight_quantile_grid",
 ]

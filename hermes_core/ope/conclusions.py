@@ -29,6 +29,8 @@ PUBLISHED_N_RUNS = 30
 DISPLAY_NAMES: dict[str, str] = {
     "dm": "DM", "ipw": "IPS", "snipw": "SNIPS", "dr": "DR", "sndr": "SNDR", "switch-dr": "Switch-DR",
     "dr-os": "DRos", "switch-dr-slope": "Switch-DR (SLOPE)", "dr-os-slope": "DRos (SLOPE)",
+    "dr-clip": "DR-clip", "ipw-subgauss": "SG-IPS", "ipw-clip-slope": "IPS clipped (SLOPE)",
+    "dr-clip-slope": "DR-clip (SLOPE)", "ipw-subgauss-slope": "SG-IPS (SLOPE)",
 }  # fmt: skip
 
 
@@ -358,7 +360,8 @@ def obd_conclusions(results: Mapping[str, OpenBanditExperimentResult], table: pd
                     seed: int) -> list[str]:
     """Open Bandit conclusions: experiment 2 against the published table (agreement within two
     standard errors of the means, rank correlation), DR against IPS paired over runs, and
-    experiment 1's lowest error against the runner-up, paired over runs. ``table`` is
+    experiment 1's lowest error against the runner-up, paired over runs, and the values SLOPE chose
+    in each experiment (:func:`slope_choice_sentence`). ``table`` is
     :func:`hermes_core.ope.tables.obd_table`."""
     verdict = {"level": ci_level, "n_resamples": VERDICT_RESAMPLES, "seed": seed}
     experiment2, experiment1 = results["bts-from-random"], results["random-from-bts"]
@@ -381,7 +384,20 @@ def obd_conclusions(results: Mapping[str, OpenBanditExperimentResult], table: pd
         f"{display_name(first)}'s ({means1.iloc[0]:.3f}), the next {display_name(second)}'s ({means1.iloc[1]:.3f}); "
         f"paired over the runs, "
         f"{comparison_sentence(first_vs_second, display_name(first), display_name(second), 'relative error')}.",
+        *(sentence for sentence in map(slope_choice_sentence, (experiment2, experiment1)) if sentence),
     ]
+
+
+def slope_choice_sentence(result: OpenBanditExperimentResult) -> str | None:
+    """What SLOPE chose over the runs of one experiment, per SLOPE-tuned estimator: each value
+    with its number of runs (``None`` when no estimator was tuned)."""
+    counts = result.slope_choice_counts()
+    if not counts:
+        return None
+    parts = [f"{display_name(name)}: " + ", ".join(f"{value} ({count})" for value, count in values.items())
+             for name, values in counts.items()]  # fmt: skip
+    return (f"SLOPE's choice of the hyperparameter (value (runs) over {result.n_runs} runs of "
+            f"{result.experiment}): " + "; ".join(parts) + ".")
 
 
 def gate_conclusions(reports: Mapping[str, GateReport]) -> list[str]:

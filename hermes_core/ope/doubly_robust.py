@@ -1,5 +1,5 @@
 """Doubly robust estimators: the reward model's value plus an importance-weighted correction of
-its residual on the logged action, and three ways to tame that correction's variance."""
+its residual on the logged action, and four ways to tame that correction's variance."""
 
 from __future__ import annotations
 
@@ -66,6 +66,48 @@ class SelfNormalizedDoublyRobust(OffPolicyEstimator):
             direct=inputs.model_value_of_target,
             normaliser=inputs.importance_weight,
         )
+
+
+@dataclass(frozen=True)
+class ClippedDoublyRobust(OffPolicyEstimator):
+    """Doubly Robust with weight clipping (DR-clip): DR whose correction uses
+    :math:`\\min\\{w_i, \\lambda\\}`.
+
+    .. math::
+
+        \\hat V_{\\mathrm{DRclip}} = \\frac{1}{n} \\sum_{i=1}^{n} \\Big[ \\hat q(x_i, \\pi_e)
+            + \\min\\{w_i, \\lambda\\} \\big(r_i - \\hat q(x_i, a_i, k_i)\\big) \\Big]
+
+    :math:`\\lambda = \\infty` gives DR; :math:`\\lambda \\to 0` gives DM. Unlike Switch-DR, a
+    large weight keeps a (clipped) correction instead of losing it.
+
+    Parameters
+    ----------
+    clip_lambda
+        Largest importance weight kept in the correction, :math:`\\lambda > 0`; ``math.inf``
+        disables clipping.
+
+    References
+    ----------
+    Yi Su, Maria Dimakopoulou, Akshay Krishnamurthy and Miroslav Dudík. "Doubly Robust
+    Off-Policy Evaluation with Shrinkage." ICML 2020, Sec. 2 (weight clipping in DR); OBP's
+    ``DoublyRobust(lambda_=...)``, whose ``lambda_`` clips the weight the same way.
+    """
+
+    clip_lambda: float = math.inf
+    name: ClassVar[str] = "dr-clip"
+    uses_reward_model: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        if not self.clip_lambda > 0:
+            raise ValueError(f"clip_lambda must be > 0, got {self.clip_lambda!r}")
+
+    def round_terms(self, inputs: OpeInputs) -> RoundTerms:
+        direct = inputs.model_value_of_target
+        if math.isinf(self.clip_lambda):
+            return RoundTerms(correction=inputs.weighted_residual, direct=direct)
+        weight = np.minimum(inputs.importance_weight, self.clip_lambda)
+        return RoundTerms(correction=weight * inputs.model_residual, direct=direct)
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,8 @@ def _obd_diagnostics(results: OpeResults) -> dict[str, Any]:
     if results.obd_results is None:
         return obd
     obd["experiments"] = {
-        experiment: {"ground_truth": result.ground_truth, "n_runs": result.n_runs, "estimators": result.summary()}
+        experiment: {"ground_truth": result.ground_truth, "n_runs": result.n_runs, "estimators": result.summary(),
+                     "slope_choices": result.slope_choice_counts()}
         for experiment, result in results.obd_results.items()
     }  # fmt: skip
     obd["published_source"] = PUBLISHED_SOURCE
@@ -128,10 +129,11 @@ def stage_diagnostics(results: OpeResults) -> dict[str, Any]:
     ``world``: the note, protocol (target, logs, requests, interval), every (target, estimator)
     summary row, every target's diagnostics and the logging-policy check (10⁻³ units,
     :func:`~hermes_core.ope.tables.logging_check_summary`); ``obd``: the note, each experiment's
-    truth, runs and per-estimator summary, and the comparison with the published table
-    (:func:`~hermes_core.ope.tables.published_agreement`); ``gate``: every challenger's report
-    (with whether its interval holds the true uplift) and its scoring cost; ``timings_seconds``:
-    wall time of each part (varies between runs).
+    truth, runs, per-estimator summary, how many runs chose each value of every SLOPE-tuned
+    estimator (:meth:`~hermes_core.ope.open_bandit.OpenBanditExperimentResult.slope_choice_counts`)
+    and the comparison with the published table (:func:`~hermes_core.ope.tables.published_agreement`);
+    ``gate``: every challenger's report (with whether its interval holds the true uplift) and its
+    scoring cost; ``timings_seconds``: wall time of each part (varies between runs).
     """
     gate: dict[str, Any] | None = None
     if results.gate_run is not None:

@@ -5,7 +5,8 @@ Off-Policy Evaluation", NeurIPS Datasets track, Sec. 5: each behaviour policy's 
 rate is the ground truth for evaluating it from the *other* policy's logs. On ``n_runs``
 bootstrap resamples of the evaluation logs (OBP's ``sample_bootstrap_bandit_feedback``) every
 estimator's relative estimation error :math:`|\\hat V - V| / V` is recorded
-(:func:`relative_errors_over_bootstrap`):
+(:func:`relative_errors_over_bootstrap`), with the hyperparameter value SLOPE picks in each run
+for every SLOPE-tuned estimator:
 
 - experiment 1 (:func:`evaluate_random_from_bts`): the uniform random policy on the Bernoulli TS logs;
 - experiment 2 (:func:`evaluate_bts_from_random`, the published table
@@ -18,7 +19,7 @@ action distribution comes from :mod:`hermes_core.ope.policies`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -28,18 +29,14 @@ from hermes_core.data.readers.open_bandit import OpenBanditLogs, read_open_bandi
 from hermes_core.ope.base import OffPolicyEstimator
 from hermes_core.ope.inputs import OpeInputs
 from hermes_core.ope.policies import logged_action_share
-from hermes_core.ope.registry import (
-    OBP_TUNING_GRID,
-    make_estimators,
-    relative_estimation_error,
-    round_terms_of_all,
-)
+from hermes_core.ope.registry import OBP_TUNING_GRID, make_estimators, relative_estimation_error
 from hermes_core.ope.reward_model import (
     PositionHandling,
     RewardModelName,
     assign_folds,
     cross_fitted_reward_model,
 )
+from hermes_core.ope.tuning import SlopeTuned, hyperparameter_value
 
 PUBLISHED_BTS_FROM_RANDOM_ALL: dict[str, tuple[float, float]] = {
     "dm": (0.156876, 0.109898),
@@ -67,7 +64,8 @@ PUBLISHED_SOURCE = (
 
 @dataclass(frozen=True, eq=False)
 class OpenBanditExperimentResult:
-    """Relative estimation errors of several estimators over bootstrap resamples of one log."""
+    """Relative estimation errors of several estimators over bootstrap resamples of one log, and
+    the hyperparameter value SLOPE chose in each run for the SLOPE-tuned ones (``slope_choices``)."""
 
     experiment: str
     campaign: str
@@ -79,6 +77,7 @@ class OpenBanditExperimentResult:
     reward_model: str
     n_folds: int
     seed: int
+    slope_choices: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (n_runs,) chosen value
 
     @property
     def n_runs(self) -> int:
@@ -96,6 +95,15 @@ class OpenBanditExperimentResult:
             for name, errors in self.relative_errors.items()
         }
 
+    def slope_choice_counts(self) -> dict[str, dict[str, int]]:
+        """How often SLOPE chose each hyperparameter value, per SLOPE-tuned estimator:
+        ``{name: {value printed with :g: number of runs}}``, values in increasing order."""
+        counts: dict[str, dict[str, int]] = {}
+        for name, values in self.slope_choices.items():
+            distinct, n = np.unique(np.asarray(values, dtype=np.float64), return_counts=True)
+            counts[name] = {f"{value:g}": int(count) for value, count in zip(distinct, n, strict=True)}
+        return counts
+
 
 def relative_errors_over_bootstrap(
     logs: OpenBanditLogs,
@@ -108,8 +116,10 @@ def relative_errors_over_bootstrap(
     n_folds: int = 3,
     position_handling: PositionHandling = "one-hot",
     estimators: Mapping[str, OffPolicyEstimator] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Estimates and relative errors (name -> (n_runs,)) of a context-free target policy
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Estimates, relative errors and SLOPE's choices (each name -> (n_runs,); the choices only
+    for the :class:`~hermes_core.ope.tuning.SlopeTuned` estimators: the hyperparameter value
+    selected in each run) of a context-free target policy
     (``target_action_dist`` (n_actions, len_list)) on ``n_runs`` bootstrap resamples of
     ``logs`` (OBP's ``sample_bootstrap_bandit_feedback``).
 
@@ -127,6 +137,7 @@ def relative_errors_over_bootstrap(
         )
     n = logs.n_rounds
     estimates = {name: np.empty(n_runs) for name in chosen}
+    choices = {name: np.empty(n_runs) for name, estimator in chosen.items() if isinstance(estimator, SlopeTuned)}
     for run, child in enumerate(np.random.SeedSequence(seed).spawn(n_runs)):
         rng = np.random.default_rng(child)
         rows = rng.integers(0, n, size=n)  # (n,) bootstrap resample of rounds
@@ -153,10 +164,15 @@ def relative_errors_over_bootstrap(
             action_dist=np.broadcast_to(target, (n, *target.shape)),
             estimated_rewards_by_reg_model=estimated_rewards,
         )
-        for name, terms in round_terms_of_all(inputs, chosen).items():
+        for name, estimator in chosen.items():
+            if isinstance(estimator, SlopeTuned):
+                selected, terms = estimator.choose(inputs)
+                choices[name][run] = hyperparameter_value(selected)
+            else:
+                terms = estimator.round_terms(inputs)
             estimates[name][run] = terms.estimate()
     errors = {name: np.asarray(relative_estimation_error(v, ground_truth)) for name, v in estimates.items()}
-    return estimates, errors
+    return estimates, errors, choices
 
 
 def evaluate_random_from_bts(
@@ -178,13 +194,13 @@ def evaluate_random_from_bts(
     random = read_open_bandit_logs(root, "random", campaign)
     truth = float(random.reward.mean())
     target = np.full((bts.n_actions, bts.len_list), 1.0 / bts.n_actions)
-    estimates, errors = relative_errors_over_bootstrap(
+    estimates, errors, choices = relative_errors_over_bootstrap(
         bts, target, truth, n_runs=n_runs, seed=seed, reward_model=reward_model,
         n_folds=n_folds, position_handling=position_handling, estimators=estimators,
     )  # fmt: skip
     return OpenBanditExperimentResult(
         "random-from-bts", campaign, "random", "bts", truth, estimates, errors,
-        reward_model, n_folds, seed,
+        reward_model, n_folds, seed, choices,
     )  # fmt: skip
 
 
@@ -217,11 +233,11 @@ def evaluate_bts_from_random(
         if bts_action_dist is None
         else np.asarray(bts_action_dist, dtype=np.float64)
     )
-    estimates, errors = relative_errors_over_bootstrap(
+    estimates, errors, choices = relative_errors_over_bootstrap(
         random, target, truth, n_runs=n_runs, seed=seed, reward_model=reward_model,
         n_folds=n_folds, position_handling=position_handling, estimators=estimators,
     )  # fmt: skip
     return OpenBanditExperimentResult(
         "bts-from-random", campaign, "bts", "random", truth, estimates, errors,
-        reward_model, n_folds, seed,
+        reward_model, n_folds, seed, choices,
     )  # fmt: skip

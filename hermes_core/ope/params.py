@@ -54,22 +54,45 @@ class OpeEstimatorParams(StrictModel):
     n_folds: int = Field(3, ge=2, le=20)
     position_handling: Literal["one-hot", "per-position"] = "one-hot"
     ipw_clip_lambda: float | None = Field(None, gt=0.0, le=1e9)
-    switch_tau: float = Field(100.0, gt=0.0, le=1e9)
+    switch_tau: float = Field(5.0, gt=0.0, le=1e9)
     dros_lambda: float = Field(100.0, ge=0.0, le=1e9)
+    # None: no clipping, DR-clip is DR.
+    dr_clip_lambda: float | None = Field(5.0, gt=0.0, le=1e9)
+    subgauss_lambda: float = Field(0.1, ge=0.0, le=1.0)
     slope_tuning: bool = True
-    tuning_grid: tuple[float, ...] = (10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0)
+    # "quantiles": each input's grid is built from its importance weights (WeightGridSlopeTuned);
+    # a list: the fixed grid of Switch-DR's tau and DRos's lambda (plus infinity), as OBP's example.
+    tuning_grid: Literal["quantiles"] | tuple[float, ...] = "quantiles"
+    tuning_quantiles: tuple[float, ...] = (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)
+    tuning_small_values: tuple[float, ...] = (1.0, 2.0, 5.0)
     slope_delta: float = Field(0.05, gt=0.0, lt=0.5)
     max_chunk_elements: int = Field(1 << 24, ge=1 << 10, le=1 << 28)
 
     @field_validator("tuning_grid")
     @classmethod
-    def _positive_finite_grid(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+    def _positive_finite_grid(cls, values: str | tuple[float, ...]) -> str | tuple[float, ...]:
+        return values if isinstance(values, str) else _positive_finite(values)
+
+    @field_validator("tuning_small_values")
+    @classmethod
+    def _positive_finite_small_values(cls, values: tuple[float, ...]) -> tuple[float, ...]:
         return _positive_finite(values)
+
+    @field_validator("tuning_quantiles")
+    @classmethod
+    def _quantile_levels(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+        if not 1 <= len(values) <= 32 or not all(0.0 < v <= 1.0 for v in values):
+            raise ValueError(f"tuning_quantiles needs 1 to 32 levels in (0, 1], got {values}")
+        return values
 
     @model_validator(mode="after")
     def _sorted_grid(self) -> OpeEstimatorParams:
-        if list(self.tuning_grid) != sorted(set(self.tuning_grid)):
-            raise ValueError("tuning_grid must be strictly increasing")
+        lists = {"tuning_quantiles": self.tuning_quantiles, "tuning_small_values": self.tuning_small_values}
+        if not isinstance(self.tuning_grid, str):
+            lists["tuning_grid"] = self.tuning_grid
+        for key, values in lists.items():
+            if list(values) != sorted(set(values)):
+                raise ValueError(f"{key} must be strictly increasing")
         return self
 
     @property
@@ -78,8 +101,17 @@ class OpeEstimatorParams(StrictModel):
         return math.inf if self.ipw_clip_lambda is None else self.ipw_clip_lambda
 
     @property
-    def slope_grid(self) -> tuple[float, ...]:
-        """SLOPE's candidates: ``tuning_grid`` plus infinity (plain DR), as OBP's example."""
+    def dr_clip(self) -> float:
+        """DR-clip's clipping threshold, ``math.inf`` when ``dr_clip_lambda`` is null."""
+        return math.inf if self.dr_clip_lambda is None else self.dr_clip_lambda
+
+    @property
+    def slope_grid(self) -> tuple[float, ...] | None:
+        """SLOPE's fixed candidates for Switch-DR and DRos: ``tuning_grid`` plus infinity (plain
+        DR), as OBP's example; ``None`` when ``tuning_grid`` is ``"quantiles"`` (built per input
+        from the importance weights)."""
+        if isinstance(self.tuning_grid, str):
+            return None
         return (*self.tuning_grid, math.inf)
 
 

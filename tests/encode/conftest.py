@@ -54,16 +54,16 @@ class MeanColourImageEncoder:
 
 
 def oracle_and_recovery(params: Any, inputs: Any, encoded: Any, towers: Any, evaluation: Any,
-                        users_alpha: Any) -> tuple[Any, Any, Any]:
+                        users_alpha: Any) -> tuple[Any, Any, Any, Any]:
     """The oracle table, the truth-chosen gates' correlation and the profile's predictability of the
     weight, as the notebook computes them."""
     from hermes_core.encode import stage as st
 
-    table, best_alpha = st.oracle_table(inputs, evaluation.users, evaluation.cold_rows, encoded, towers,
-                                        evaluation.grades, params.encode.eval.ndcg_k, params.encode.seed)
+    table, best_alpha, shares = st.oracle_table(inputs, evaluation.users, evaluation.cold_rows, encoded, towers,
+                                                evaluation.grades, params.encode.eval.ndcg_k, params.encode.seed)
     return (table, st.best_gate_recovery(users_alpha, best_alpha, params.encode),
             st.profile_reveals_weight(evaluation.users, users_alpha["true_visual_affinity"].to_numpy(),
-                                      encoded.text_dim, params.encode.seed))
+                                      encoded.text_dim, params.encode.seed), shares)
 
 
 @pytest.fixture(scope="package", autouse=True)

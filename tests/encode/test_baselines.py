@@ -18,7 +18,9 @@ def test_popularity_uses_warm_impressions_only_and_ranks_groups_for_every_user()
     assert popularity.to_dict() == {"A": 3.0, "B": 1.0}
     scores = baselines.popularity_scores(impressions, creators, is_cold, np.array([3, 4, 5]), n_users=2, seed=0)
     # dense ranks of pop = (3, 1, 0 for C) are (2, 1, 0), plus each user's U[0, 1) tie-breakers
-    np.testing.assert_array_equal(scores, np.array([[2.0, 1.0, 0.0]]) + np.random.default_rng(0).random((2, 3)))
+    np.testing.assert_array_equal(scores, np.array([[2.0, 1.0, 0.0]]) + np.random.default_rng([0, 1]).random((2, 3)))
+    # not the random baseline's draws plus the group rank (a stream of its own)
+    assert not np.allclose(scores - np.array([[2.0, 1.0, 0.0]]), baselines.random_scores(2, 3, seed=0))
     # cold items of A, B, C rank in that order, for every user
     np.testing.assert_array_equal(np.argsort(-scores, axis=1), [[0, 1, 2], [0, 1, 2]])
     with pytest.raises(ValueError, match="cold"):

@@ -134,6 +134,15 @@ def test_alpha_claim_against_the_threshold(visual: tuple[float, float], content:
     assert c.alpha_claim(table) == expected
 
 
+def test_alpha_claim_needs_every_replica_on_the_right_side() -> None:
+    table = pd.DataFrame({"mean": [0.90, 0.10], "ci_low": [0.88, 0.08], "ci_high": [0.92, 0.12]},
+                         index=["visual", "content"])
+    every = pd.DataFrame({"visual": [0.9, 0.88], "content": [0.1, 0.12]}, index=[1, 2])
+    assert c.alpha_claim(table, every) == "holds"
+    one_misses = every.assign(visual=[0.95, 0.84])
+    assert c.alpha_claim(table, one_misses) == "holds on the seed average only"
+
+
 def test_alpha_line_reads_visual_against_content_through_the_verdict() -> None:
     table = pd.DataFrame({"mean": [0.4990, 0.5011, -0.0021], "ci_low": [0.4989, 0.5005, -0.0027],
                           "ci_high": [0.4991, 0.5017, -0.0015], "queries": [60, 60, 120]},
@@ -208,7 +217,7 @@ def test_world_conclusions_phrase_every_comparison_through_the_verdict(world_run
         first, second = label.split(" - ")
         assert f"`{first}` {row['verdict']} `{second}`" in text
     assert "The target (alpha_vision at least 0.85" in text and "Spearman correlation" in text
-    assert "effective vision share" in text and "true modality weight (an oracle" in text
+    assert "effective vision share" in text and "true modality weight (a diagnostic" in text
     assert f"finds {run.index_report.search_recall_at_k:.1%} of the exact top 10" in text
 
 
@@ -219,3 +228,17 @@ def test_predictability_line_reads_the_best_cross_validated_r2_against_its_thres
     assert "at most 0.0010 (± 0.0090, `profile norms + log clicks`)" in line and "cannot recover" in line
     readable = table.assign(**{"cv R2": [0.30, 0.01]})
     assert "carries part of the weight" in c.predictability_line(readable)
+
+
+def test_weights_line_says_when_the_ranking_follows_the_query_beyond_the_weights() -> None:
+    index = pd.MultiIndex.from_product([["fused", "concat"], ["visual", "content"]], names=["model", "kind"])
+    weights = pd.DataFrame({"mean alpha_vision": [0.88, 0.20, np.nan, np.nan],
+                            "effective vision share": [0.97, 0.01, 0.78, 0.08],
+                            "query share of weight variance": [1.0, 1.0, np.nan, np.nan]}, index=index)
+    line = c.weights_line(weights)
+    assert "vision share 0.9700 against alpha 0.8800" in line and "0.0100 against 0.2000" in line
+    assert "its vision share is 0.7000 higher on visual" in line
+    # a fused tower whose shares sit inside its weights gets no such sentence
+    inside = weights.copy()
+    inside.loc[("fused", "visual"), "effective vision share"] = 0.80
+    assert "more completely than its weights say" not in c.weights_line(inside)

@@ -21,10 +21,9 @@ def test_world_query_table_is_the_mean_ndcg_of_the_held_out_queries(world_run: d
     # independent recomputation of the fused tower's per-query NDCG over the whole catalogue, averaged over seeds
     vectors = query_vectors(training.query_text[training.queries["is_test"].to_numpy()], encoded.image_dim)
     grades = training.query_grades[training.queries["is_test"].to_numpy()]
-    rows = np.arange(len(encoded.text_mask))
     fused = np.mean([ndcg_at_k(score_items(model, vectors, encoded.image, encoded.text, encoded.masks), grades,
                                queries.k).per_query for model in towers["gated"].models], axis=0)
-    assert len(towers["gated"].models) == 2 and rows.size == len(encoded.text_mask)
+    assert len(towers["gated"].models) == 2
     np.testing.assert_allclose(queries.per_query["fused"], fused)
     for kind in ("visual", "content"):
         chosen = (queries.per_query["kind"] == kind).to_numpy()
@@ -33,6 +32,17 @@ def test_world_query_table_is_the_mean_ndcg_of_the_held_out_queries(world_run: d
     # the weights follow the query only for the gated tower: one alpha per query row
     alpha = queries.weights["fused"]
     np.testing.assert_allclose(alpha, alpha[:, :1].repeat(alpha.shape[1], axis=1), atol=1e-6)
+
+
+def test_world_queries_are_distinct_texts_and_no_held_out_text_is_trained_on(world_run: dict[str, Any]) -> None:
+    training = world_run["training"]
+    queries = training.queries
+    assert not queries.duplicated(["kind", "text"]).any()
+    held_out = set(queries.loc[queries["is_test"] | queries["is_validation"], "query_id"])
+    trained_ids = set(training.query_pairs.keys.tolist())
+    assert trained_ids and not (held_out & trained_ids)
+    trained_texts = set(queries.loc[queries["query_id"].isin(trained_ids), "text"])
+    assert not (set(queries.loc[queries["is_test"] | queries["is_validation"], "text"]) & trained_texts)
 
 
 def test_world_query_differences_pair_the_queries_of_each_kind(world_run: dict[str, Any]) -> None:

@@ -126,3 +126,13 @@ def test_the_gated_tower_needs_no_rescoring_one_vector_per_item(catalogue: dict[
     result = two_stage_topk(model, catalogue["queries"], catalogue["vision"], catalogue["text"], catalogue["masks"],
                             indexes, k=10, n_candidates=10)
     np.testing.assert_allclose(result.scores, _exact_top_scores(model, catalogue, 10), rtol=1e-5, atol=1e-5)
+
+
+def test_an_approximate_index_certifies_nothing(catalogue: dict[str, np.ndarray]) -> None:
+    model = make_fusion_model("cross_attention", 8, 10, 6, d_k=4, output_dim=12, seed=1)
+    indexes = build_modality_indexes(model, catalogue["vision"], catalogue["text"], catalogue["masks"], "flat")
+    args = (model, catalogue["queries"], catalogue["vision"], catalogue["text"], catalogue["masks"], indexes)
+    exact = two_stage_topk(*args, k=5, n_candidates=400)
+    approximate = two_stage_topk(*args, k=5, n_candidates=400, exact_index=False)
+    assert exact.certified.all() and not approximate.certified.any()
+    np.testing.assert_array_equal(exact.ids, approximate.ids)

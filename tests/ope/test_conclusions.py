@@ -20,6 +20,7 @@ from hermes_core.ope.conclusions import (
     obd_agreement,
     obd_conclusions,
     per_log_relative_errors,
+    slope_choice_sentence,
     spearman_step,
     strongest_measures,
     verdict_counts,
@@ -178,3 +179,15 @@ def test_obd_conclusions_phrase_run_to_run_noise_as_ties() -> None:
     assert "DR ties with IPS on relative error: difference +0.00 pp" in lines[0]
     assert "within two standard errors of their difference for" in lines[0]
     assert "DM beats IPS on relative error: difference -20.00 pp [-20.00, -20.00]" in lines[1]
+
+
+def test_slope_choice_sentence_counts_each_value() -> None:
+    """Switch-DR (SLOPE) chose tau 2 twice and inf once over 3 runs; no tuned estimator, no sentence."""
+    arrays = {"switch-dr-slope": np.array([0.1, 0.2, 0.3])}
+    tuned = OpenBanditExperimentResult("bts-from-random", "all", "bts", "random", 0.004, arrays, arrays, "logistic",
+                                       2, 0, {"switch-dr-slope": np.array([2.0, np.inf, 2.0])})  # fmt: skip
+    assert slope_choice_sentence(tuned) == (
+        "SLOPE's choice of the hyperparameter (value (runs) over 3 runs of bts-from-random): "
+        "Switch-DR (SLOPE): 2 (2), inf (1).")
+    untuned = OpenBanditExperimentResult("x", "all", "bts", "random", 0.004, arrays, arrays, "logistic", 2, 0)
+    assert slope_choice_sentence(untuned) is None

@@ -10,6 +10,7 @@ import pytest
 
 from hermes_core.ope import (
     ESTIMATORS,
+    ClippedDoublyRobust,
     DirectMethod,
     DoublyRobust,
     DoublyRobustWithShrinkage,
@@ -17,6 +18,7 @@ from hermes_core.ope import (
     OpeInputs,
     SelfNormalizedDoublyRobust,
     SelfNormalizedInverseProbabilityWeighting,
+    SubGaussianInverseProbabilityWeighting,
     SwitchDoublyRobust,
     cross_fitted_reward_model,
     estimate_all,
@@ -91,11 +93,12 @@ def test_self_normalised_round_rewards_average_to_the_estimate() -> None:
     assert rewards[0] == pytest.approx(1.6 / (SUM_W / 4))
 
 
-def loop_reference(data: dict[str, np.ndarray], tau: float, lam: float) -> dict[str, float]:
+def loop_reference(data: dict[str, np.ndarray], tau: float, lam: float, clip: float = 10.0,
+                   sg: float = 0.1) -> dict[str, float]:  # fmt: skip
     """Each formula written out round by round, independently of hermes_core."""
     n = len(data["reward"])
     dm_terms, weights, weighted, residual_terms = [], [], [], []
-    switch_terms, dros_terms = [], []
+    switch_terms, dros_terms, clip_terms, sg_terms = [], [], [], []
     for i in range(n):
         a, k, r = data["action"][i], data["position"][i], data["reward"][i]
         pi, q = data["action_dist"][i], data["estimated_rewards_by_reg_model"][i]
@@ -107,6 +110,8 @@ def loop_reference(data: dict[str, np.ndarray], tau: float, lam: float) -> dict[
         residual_terms.append(w * (r - q[a, k]))
         switch_terms.append(w * (r - q[a, k]) if w <= tau else 0.0)
         dros_terms.append(lam * w / (w * w + lam) * (r - q[a, k]))
+        clip_terms.append(min(w, clip) * (r - q[a, k]))
+        sg_terms.append(w / (1 - sg + sg * w) * r)
     return {
         "dm": sum(dm_terms) / n,
         "ipw": sum(weighted) / n,
@@ -115,15 +120,18 @@ def loop_reference(data: dict[str, np.ndarray], tau: float, lam: float) -> dict[
         "sndr": sum(dm_terms) / n + sum(residual_terms) / sum(weights),
         "switch-dr": (sum(dm_terms) + sum(switch_terms)) / n,
         "dr-os": (sum(dm_terms) + sum(dros_terms)) / n,
+        "dr-clip": (sum(dm_terms) + sum(clip_terms)) / n,
+        "ipw-subgauss": sum(sg_terms) / n,
     }
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_all_estimators_match_a_loop_implementation(seed: int) -> None:
     data = random_problem(seed)
-    tau, lam = 1.5, 2.0
-    values = estimate_all(**data, estimators=make_estimators(switch_tau=tau, dros_lambda=lam))
-    reference = loop_reference(data, tau, lam)
+    tau, lam, clip, sg = 1.5, 2.0, 1.2, 0.3
+    estimators = make_estimators(switch_tau=tau, dros_lambda=lam, dr_clip_lambda=clip, subgauss_lambda=sg)
+    values = estimate_all(**data, estimators=estimators)
+    reference = loop_reference(data, tau, lam, clip, sg)
     assert set(values) == set(reference)
     for name in reference:
         assert values[name] == pytest.approx(reference[name], rel=1e-10), name
@@ -154,7 +162,7 @@ def test_every_estimator_is_zero_when_every_reward_is_zero() -> None:
         context, data["action"], data["position"], data["reward"], n_actions=n_actions, len_list=len_list
     )
     values = estimate_all(**data, estimators=make_estimators(tuning_grid=(1.0, 10.0, math.inf)))
-    assert len(values) == 9
+    assert len(values) == 14
     assert all(value == 0.0 for value in values.values()), values
 
 
@@ -177,7 +185,8 @@ def test_dr_equals_dm_when_the_model_reproduces_every_observed_reward() -> None:
     data["reward"] = truth[np.arange(n), data["action"], data["position"]]
     dm = DirectMethod().estimate_policy_value(**data)
     for estimator in (DoublyRobust(), SelfNormalizedDoublyRobust(), SwitchDoublyRobust(tau=2.0),
-                      DoublyRobustWithShrinkage(shrinkage_lambda=3.0)):  # fmt: skip
+                      DoublyRobustWithShrinkage(shrinkage_lambda=3.0),
+                      ClippedDoublyRobust(clip_lambda=0.5)):  # fmt: skip
         assert estimator.estimate_policy_value(**data) == pytest.approx(dm, abs=1e-14)
 
 
@@ -219,3 +228,51 @@ def test_hyperparameters_are_validated() -> None:
         SwitchDoublyRobust(tau=-1.0)
     with pytest.raises(ValueError, match="shrinkage_lambda"):
         DoublyRobustWithShrinkage(shrinkage_lambda=float("nan"))
+    with pytest.raises(ValueError, match="clip_lambda"):
+        ClippedDoublyRobust(clip_lambda=0.0)
+    for bad in (-0.1, 1.5, float("nan")):
+        with pytest.raises(ValueError, match="shrinkage_lambda"):
+            SubGaussianInverseProbabilityWeighting(shrinkage_lambda=bad)
+
+
+def test_dr_clip_and_subgaussian_ipw_match_hand_computation() -> None:
+    """hand_fixture's weights 1.6, .4, 2.4, 8/15 and residuals .5, -.2, .4, -.3.
+
+    DR-clip at 2: round 2's weight 2.4 becomes 2, so its correction .96 becomes .8:
+    .46 + (.8 - .08 + .8 - .16) / 4 = .46 + 1.36 / 4 = .80.
+    SG-IPW at lambda = .5: w / (.5 + .5 w) = 2w / (1 + w): 3.2/2.6 for round 0 and 4.8/3.4 for
+    round 2 (the rounds with a click): (3.2/2.6 + 4.8/3.4) / 4.
+    """
+    data = hand_fixture()
+    assert ClippedDoublyRobust(clip_lambda=2.0).estimate_policy_value(**data) == pytest.approx(0.80, abs=1e-12)
+    expected = (3.2 / 2.6 + 4.8 / 3.4) / 4
+    got = SubGaussianInverseProbabilityWeighting(shrinkage_lambda=0.5).estimate_policy_value(**data)
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_dr_clip_and_subgaussian_limits() -> None:
+    """DR-clip: lambda = inf is DR exactly, lambda -> 0 is DM; clipping above the largest weight
+    is DR. SG-IPW: lambda = 0 is IPW; lambda = 1 gives every positive weight 1, so it is the
+    mean of the rewards of the rounds with w > 0 times their share, i.e. sum_{w>0} r / n."""
+    data = random_problem(9)
+    other = (data["action"][5] + 1) % data["action_dist"].shape[1]
+    data["action_dist"][5, :, :] = 0.0  # round 5: the target never plays the logged action, w = 0
+    data["action_dist"][5, other, :] = 1.0
+    inputs = OpeInputs.from_arrays(**data)
+    dm = DirectMethod().estimate_policy_value(**data)
+    dr = DoublyRobust().estimate_policy_value(**data)
+    assert dr != pytest.approx(dm)
+    assert ClippedDoublyRobust(clip_lambda=math.inf).estimate_policy_value(**data) == dr
+    assert ClippedDoublyRobust().estimate_policy_value(**data) == dr
+    assert ClippedDoublyRobust(clip_lambda=1e-12).estimate_policy_value(**data) == pytest.approx(dm, abs=1e-10)
+    above = inputs.importance_weight.max() * 2
+    assert ClippedDoublyRobust(clip_lambda=above).estimate_policy_value(**data) == pytest.approx(dr, abs=1e-14)
+    ipw = InverseProbabilityWeighting().estimate_policy_value(**data)
+    assert SubGaussianInverseProbabilityWeighting(shrinkage_lambda=0.0).estimate_policy_value(**data) == ipw
+    assert SubGaussianInverseProbabilityWeighting().estimate_policy_value(**data) == ipw
+    positive = inputs.importance_weight > 0
+    assert not positive.all()
+    one = SubGaussianInverseProbabilityWeighting(shrinkage_lambda=1.0).estimate_policy_value(**data)
+    assert one == pytest.approx(data["reward"][positive].sum() / len(positive), abs=1e-14)
+    # Shrunk weights never exceed 1 / lambda, so with rewards in [0, 1] neither does the estimate.
+    assert SubGaussianInverseProbabilityWeighting(shrinkage_lambda=0.25).estimate_round_rewards(**data).max() <= 4.0

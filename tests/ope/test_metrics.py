@@ -23,13 +23,16 @@ from hermes_core.workspace import Workspace, write_diagnostics, write_metrics
 from tests.ope.problems import hand_study
 
 
-def obd_result(errors: dict[str, list[float]]) -> OpenBanditExperimentResult:
+def obd_result(errors: dict[str, list[float]], choices: dict[str, list[float]] | None = None,
+               ) -> OpenBanditExperimentResult:  # fmt: skip
     arrays = {name: np.asarray(values) for name, values in errors.items()}
+    chosen = {name: np.asarray(values) for name, values in (choices or {}).items()}
     return OpenBanditExperimentResult("bts-from-random", "all", "bts", "random", 0.0042, arrays, arrays,
-                                      "logistic", 2, 0)  # fmt: skip
+                                      "logistic", 2, 0, chosen)  # fmt: skip
 
 
-OBD = {"bts-from-random": obd_result({"ipw": [0.2, 0.4], "snipw": [0.1, 0.3], "dr": [0.5, 0.7]})}
+OBD = {"bts-from-random": obd_result({"ipw": [0.2, 0.4], "snipw": [0.1, 0.3], "dr": [0.5, 0.7],
+                                      "switch-dr-slope": [0.5, 0.6]}, {"switch-dr-slope": [5.0, 5.0]})}  # fmt: skip
 
 
 def report(challenger: str, decision: str, low: float, high: float, true_uplift: float) -> GateReport:
@@ -108,6 +111,8 @@ def test_diagnostics_hold_what_the_metrics_leave_out(tmp_path: Path) -> None:
     assert check == pytest.approx({"mean": 0.0, "standard error": math.sqrt(2 / 3) / 2, "min": -1.0, "max": 1.0},
                                   abs=1e-6)  # fmt: skip
     assert loaded["obd"]["experiments"]["bts-from-random"]["n_runs"] == 2
+    # SLOPE chose tau = 5 in both runs
+    assert loaded["obd"]["experiments"]["bts-from-random"]["slope_choices"] == {"switch-dr-slope": {"5": 2}}
     # ours: IPS mean 0.3, SE 0.1414/sqrt(2) = 0.1 against OBP's 0.311 (within 2 SE); DR 0.6 against
     # 0.292, difference 0.308 > 2 sqrt(0.1^2 + (0.3155/sqrt(30))^2) = 0.231: not within
     agreement = loaded["obd"]["agreement_with_published"]

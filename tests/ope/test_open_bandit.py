@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from hermes_core.data.readers.open_bandit import OpenBanditLogs, read_open_bandit_logs
-from hermes_core.ope import DirectMethod, InverseProbabilityWeighting
+from hermes_core.ope import DirectMethod, InverseProbabilityWeighting, SwitchDoublyRobust
+from hermes_core.ope.registry import make_estimators
+from hermes_core.ope.tuning import SlopeTuned, WeightGridSlopeTuned
 from hermes_core.ope.open_bandit import (
     PUBLISHED_BTS_FROM_RANDOM_ALL,
     OpenBanditExperimentResult,
@@ -62,7 +64,7 @@ def test_bootstrap_runs_match_an_independent_computation() -> None:
     logs = synthetic_logs()
     target = np.zeros((4, 3))
     target[3] = 1.0
-    estimates, errors = relative_errors_over_bootstrap(
+    estimates, errors, choices = relative_errors_over_bootstrap(
         logs, target, 0.4, n_runs=3, seed=11, n_folds=2,
         estimators={"ipw": InverseProbabilityWeighting(), "dm": DirectMethod()},
     )  # fmt: skip
@@ -71,6 +73,39 @@ def test_bootstrap_runs_match_an_independent_computation() -> None:
     np.testing.assert_allclose(errors["ipw"], np.abs(expected - 0.4) / 0.4, rtol=1e-12)
     assert len(set(estimates["ipw"].tolist())) == 3  # three different resamples
     assert estimates["dm"].shape == (3,)
+    assert choices == {}  # no SLOPE-tuned estimator
+
+
+def test_bootstrap_runs_record_the_value_slope_picks() -> None:
+    """Each run records the hyperparameter of the candidate SLOPE selects: a value of the grid
+    (fixed, or built from that run's weights), and the estimate is that candidate's."""
+    logs = synthetic_logs()
+    target = np.full((4, 3), 0.1)
+    target[3] = 0.7
+    estimators = make_estimators(tuning_grid="quantiles")
+    fixed = SlopeTuned(candidates=tuple(SwitchDoublyRobust(tau=t) for t in (0.5, 2.0, np.inf)), label="fixed")
+    chosen = {"switch-dr-slope": estimators["switch-dr-slope"], "ipw-subgauss-slope": estimators["ipw-subgauss-slope"],
+              "fixed": fixed, "dm": DirectMethod()}  # fmt: skip
+    estimates, _, choices = relative_errors_over_bootstrap(logs, target, 0.4, n_runs=3, seed=5, n_folds=2,
+                                                           estimators=chosen)  # fmt: skip
+    assert set(choices) == {"switch-dr-slope", "ipw-subgauss-slope", "fixed"}
+    assert set(choices["fixed"].tolist()) <= {0.5, 2.0, np.inf}
+    assert all(0.0 <= value <= 1.0 for value in choices["ipw-subgauss-slope"])
+    # Every weight here is 0.7 / pscore or 0.1 / pscore; the grid of a run is the quantiles of those.
+    tuned = chosen["switch-dr-slope"]
+    assert isinstance(tuned, WeightGridSlopeTuned)
+    assert all(value in (1.0, 2.0, 5.0, np.inf) or 0 < value < np.inf for value in choices["switch-dr-slope"])
+    assert all(estimate == estimate for estimate in estimates["switch-dr-slope"])
+
+
+def test_slope_choice_counts_by_hand() -> None:
+    """Runs chose tau 5, inf, 5, 80.5: counts {5: 2, 80.5: 1, inf: 1}, in increasing order."""
+    arrays = {"switch-dr-slope": np.array([0.1, 0.2, 0.3, 0.4])}
+    result = OpenBanditExperimentResult("x", "all", "bts", "random", 0.1, arrays, arrays, "logistic", 2, 0,
+                                        {"switch-dr-slope": np.array([5.0, np.inf, 5.0, 80.5])})  # fmt: skip
+    counts = result.slope_choice_counts()
+    assert counts == {"switch-dr-slope": {"5": 2, "80.5": 1, "inf": 1}}
+    assert list(counts["switch-dr-slope"]) == ["5", "80.5", "inf"]
 
 
 def test_bootstrap_runs_reject_bad_arguments() -> None:
@@ -109,4 +144,6 @@ def test_published_experiments_run_on_the_real_sample() -> None:
             assert errors.shape == (result.n_runs,) and np.isfinite(errors).all(), name
     random, bts = read_open_bandit_logs(OBD_ROOT, "random"), read_open_bandit_logs(OBD_ROOT, "bts")
     target = logged_action_share(bts.action, bts.position, bts.n_actions)
+    assert set(second.slope_choices) == {"switch-dr-slope", "dr-os-slope", "ipw-clip-slope", "dr-clip-slope",
+                                         "ipw-subgauss-slope"}  # fmt: skip
     assert second.estimates["ipw"][0] == pytest.approx(independent_ipw(random, target, seed=0, n_runs=1)[0], rel=1e-12)

@@ -31,13 +31,20 @@ def test_tiny_profile_changes_only_counts() -> None:
 
 
 def test_derived_values() -> None:
-    """alpha = 1 - 0.95; no clipping is lambda = inf; SLOPE's grid ends with inf (plain DR);
+    """alpha = 1 - 0.95; no clipping is lambda = inf; DR-clip's and Switch-DR's defaults are 5 (below the Open Bandit weights' maximum); SLOPE's grid is
+    built from the weights by default (no fixed grid) and a listed grid ends with inf (plain DR);
     the world's 8 targets are 3 fixed ones and one softmax per temperature; the gate's main
     challenger is softmax-true at its temperature, printed with :g."""
     params = OpeParams(gate={"challenger_temperature": 0.25})
     assert params.intervals.alpha == pytest.approx(0.05)
     assert params.estimators.clip_lambda == math.inf
-    assert params.estimators.slope_grid == (10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, math.inf)
+    assert params.estimators.dr_clip == 5.0 and params.estimators.switch_tau == 5.0
+    assert OpeParams(estimators={"dr_clip_lambda": None}).estimators.dr_clip == math.inf
+    assert params.estimators.tuning_grid == "quantiles" and params.estimators.slope_grid is None
+    assert params.estimators.tuning_quantiles == (0.5, 0.75, 0.9, 0.95, 0.99, 0.999)
+    assert params.estimators.tuning_small_values == (1.0, 2.0, 5.0)
+    listed = OpeParams(estimators={"tuning_grid": [10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0]})
+    assert listed.estimators.slope_grid == (10.0, 50.0, 100.0, 500.0, 1000.0, 5000.0, 10000.0, math.inf)
     assert params.world.target_names == ("uniform", "logging", "greedy-true", "softmax-true@0.25",
                                          "softmax-true@0.5", "softmax-true@1", "softmax-true@2", "softmax-true@4")
     assert params.gate.main_challenger == "softmax-true@0.25"
@@ -53,6 +60,9 @@ def test_main_target_must_be_a_world_target() -> None:
     {"estimators": {"n_folds": 1}}, {"intervals": {"ci_level": 1.0}}, {"intervals": {"n_bootstrap": 5}},
     {"estimators": {"reward_model": "forest"}}, {"estimators": {"switch_tau": 0.0}},
     {"estimators": {"tuning_grid": (10.0, 5.0)}}, {"world": {"target_temperatures": (0.0,)}},
+    {"estimators": {"tuning_grid": "deciles"}}, {"estimators": {"tuning_quantiles": (0.9, 0.5)}},
+    {"estimators": {"tuning_quantiles": (0.0, 0.5)}}, {"estimators": {"tuning_small_values": (0.0, 1.0)}},
+    {"estimators": {"subgauss_lambda": 1.5}}, {"estimators": {"dr_clip_lambda": 0.0}},
     {"gate": {"method": "exact"}}, {"unknown_key": 1}, {"obd": {"campaign": "kids"}},
 ])  # fmt: skip
 def test_out_of_range_values_are_rejected(bad: dict[str, object]) -> None:

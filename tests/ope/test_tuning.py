@@ -5,8 +5,24 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pytest
 
-from hermes_core.ope import DoublyRobust, OpeInputs, RoundTerms, SlopeTuned, SwitchDoublyRobust, slope_select
+from hermes_core.ope import (
+    ClippedDoublyRobust,
+    DoublyRobust,
+    DoublyRobustWithShrinkage,
+    InverseProbabilityWeighting,
+    OpeInputs,
+    RoundTerms,
+    SlopeTuned,
+    SubGaussianInverseProbabilityWeighting,
+    SwitchDoublyRobust,
+    WeightGridSlopeTuned,
+    slope_select,
+    weight_quantile_grid,
+)
+from hermes_core.ope.tuning import hyperparameter_value
+from tests.ope.problems import random_problem
 
 
 def click_log(seed: int = 0, n: int = 4000) -> dict[str, np.ndarray]:
@@ -48,3 +64,89 @@ def test_slope_tuned_switch_dr_drops_the_biased_threshold() -> None:
     tuned = SlopeTuned(candidates=tuple(SwitchDoublyRobust(tau=t) for t in (1.0, 10.0, math.inf)))
     assert tuned.select(inputs) == SwitchDoublyRobust(tau=10.0)
     assert tuned.round_terms(inputs).estimate() == DoublyRobust().round_terms(inputs).estimate()
+
+
+# ----------------------------------------------------------------------------- quantile grids
+HAND_WEIGHTS = np.array([0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 10.0])
+"""Positive weights 1, 2, 3, 4, 10 (the zeros are left out). Linear-interpolation quantiles at
+position p (n - 1) = 4p: p = .5 -> 3; p = .75 -> 4; p = .9 -> 3.6 -> 4 + .6 (10 - 4) = 7.6."""
+
+
+def test_weight_quantile_grid_by_hand() -> None:
+    """Quantiles {3, 4, 7.6}, small values {1, 2, 5} and infinity, sorted; a value that is both a
+    quantile and a small value appears once."""
+    grid = weight_quantile_grid(HAND_WEIGHTS, (0.5, 0.75, 0.9), (1.0, 2.0, 5.0))
+    assert grid == pytest.approx((1.0, 2.0, 3.0, 4.0, 5.0, 7.6, math.inf))
+    assert weight_quantile_grid(HAND_WEIGHTS, (0.5,), (3.0,)) == (3.0, math.inf)
+    # All weights zero: only the small values and infinity.
+    assert weight_quantile_grid(np.zeros(4), (0.5,), (1.0,)) == (1.0, math.inf)
+
+
+def test_grid_scales_by_hand() -> None:
+    """Switch-DR: tau itself; DRos: tau^2; SG-IPW: min(1, 1/tau) with 1/inf = 0 (IPW)."""
+    levels, small = (0.5, 0.75, 0.9), (1.0, 2.0, 5.0)
+    switch = WeightGridSlopeTuned(family=SwitchDoublyRobust, parameter="tau", quantiles=levels, small_values=small)
+    dros = WeightGridSlopeTuned(family=DoublyRobustWithShrinkage, parameter="shrinkage_lambda", quantiles=levels,
+                                small_values=small, scale="squared")  # fmt: skip
+    sg = WeightGridSlopeTuned(family=SubGaussianInverseProbabilityWeighting, parameter="shrinkage_lambda",
+                              quantiles=levels, small_values=(0.5, 2.0), scale="inverse")  # fmt: skip
+    assert switch.grid_from_weights(HAND_WEIGHTS) == pytest.approx((1.0, 2.0, 3.0, 4.0, 5.0, 7.6, math.inf))
+    assert dros.grid_from_weights(HAND_WEIGHTS) == pytest.approx((1.0, 4.0, 9.0, 16.0, 25.0, 57.76, math.inf))
+    # thresholds 0.5 (-> 1/0.5 = 2, capped at 1), 2, 3, 4, 7.6, inf
+    assert sg.grid_from_weights(HAND_WEIGHTS) == pytest.approx((0.0, 1 / 7.6, 0.25, 1 / 3, 0.5, 1.0))
+    assert not sg.uses_reward_model and switch.uses_reward_model
+
+
+def test_quantile_grid_switches_on_weights_of_the_random_open_bandit_logs() -> None:
+    """On the uniform-random OBD logs w = 80 pi_e <= 80, so OBP's grid {10, 50, ...} leaves
+    Switch-DR = DR for every tau >= 80; the quantile grid holds thresholds below the largest
+    weight, so some candidates do switch."""
+    rng = np.random.default_rng(0)
+    weights = 80 * rng.dirichlet(np.full(80, 0.3), size=100).ravel()  # (8000,) in [0, 80]
+    grid = weight_quantile_grid(weights, (0.5, 0.75, 0.9, 0.95, 0.99, 0.999), (1.0, 2.0, 5.0))
+    assert grid[-1] == math.inf and weights.max() <= 80
+    assert all(tau < weights.max() for tau in grid[:-1]) and len(grid) == 10  # 6 quantiles, 3 small, inf
+    assert min(grid) < 10.0  # below OBP's smallest value
+
+
+def test_weight_grid_slope_selects_like_slope_tuned_on_the_same_candidates() -> None:
+    """Same candidates, same choice: the weight grid only builds the candidates. The chosen value
+    is a value of the grid, and the estimate is the chosen candidate's."""
+    inputs = OpeInputs.from_arrays(**random_problem(3, n=600))
+    families = ((SwitchDoublyRobust, "tau", "weight"), (ClippedDoublyRobust, "clip_lambda", "weight"),
+                (InverseProbabilityWeighting, "clip_lambda", "weight"),
+                (DoublyRobustWithShrinkage, "shrinkage_lambda", "squared"),
+                (SubGaussianInverseProbabilityWeighting, "shrinkage_lambda", "inverse"))  # fmt: skip
+    for family, parameter, scale in families:
+        tuned = WeightGridSlopeTuned(family=family, parameter=parameter, scale=scale)  # type: ignore[arg-type]
+        grid = tuned.grid_from_weights(inputs.importance_weight)
+        fixed = SlopeTuned(candidates=tuple(family(**{parameter: value}) for value in grid))
+        assert tuned.select(inputs) == fixed.select(inputs)
+        value = tuned.chosen_value(inputs)
+        assert value in grid and value == fixed.chosen_value(inputs)
+        chosen = family(**{parameter: value})
+        assert tuned.round_terms(inputs).estimate() == chosen.round_terms(inputs).estimate()
+
+
+def test_chosen_value_on_the_click_log() -> None:
+    """The click log's weights are 5 or 0: the grid is {1, 2, 5, inf} (every quantile of the
+    positive weights is 5); tau = 1 and 2 are DM (biased), 5 and inf are DR: SLOPE keeps 5."""
+    inputs = OpeInputs.from_arrays(**click_log())
+    tuned = WeightGridSlopeTuned(family=SwitchDoublyRobust, parameter="tau")
+    assert tuned.grid_from_weights(inputs.importance_weight) == (1.0, 2.0, 5.0, math.inf)
+    assert tuned.chosen_value(inputs) == 5.0
+    fixed = SlopeTuned(candidates=tuple(SwitchDoublyRobust(tau=t) for t in (1.0, 10.0, math.inf)))
+    assert fixed.chosen_value(inputs) == 10.0
+
+
+def test_weight_grid_arguments_are_validated() -> None:
+    with pytest.raises(ValueError, match="family"):
+        WeightGridSlopeTuned()
+    with pytest.raises(ValueError, match="no hyperparameter"):
+        WeightGridSlopeTuned(family=SwitchDoublyRobust, parameter="lambda")
+    with pytest.raises(ValueError, match="quantiles"):
+        WeightGridSlopeTuned(family=SwitchDoublyRobust, parameter="tau", quantiles=(1.5,))
+    with pytest.raises(ValueError, match="small_values"):
+        WeightGridSlopeTuned(family=SwitchDoublyRobust, parameter="tau", small_values=(0.0,))
+    with pytest.raises(ValueError, match="hyperparameters"):
+        hyperparameter_value(DoublyRobust())

@@ -112,11 +112,12 @@ def test_ope_metrics_are_consistent(request: pytest.FixtureRequest) -> None:
     assert set(metrics["world"]) == {"dm_mean_relative_error", "ipw_mean_relative_error", "snipw_mean_relative_error",
                                      "dr_mean_relative_error", "dr_coverage", "ipw_coverage"}
     assert set(metrics["obd_bts_from_random"]) == {"ipw_mean_relative_error", "snipw_mean_relative_error",
-                                                   "dr_mean_relative_error"}
+                                                   "dr_mean_relative_error", "ipw_relative_ee_mc_se",
+                                                   "snipw_relative_ee_mc_se", "dr_relative_ee_mc_se"}
     assert set(metrics["gate"]) == {"right_decision_share", "main_promoted"}
     flat = _leaves(metrics)
     _assert_numbers(flat)
-    assert all(value >= 0 for key, value in flat.items() if key.endswith("relative_error"))
+    assert all(value >= 0 for key, value in flat.items() if key.endswith(("relative_error", "mc_se")))
     assert all(0.0 <= value <= 1.0 for key, value in flat.items() if key.endswith(("coverage", "share")))
     assert metrics["gate"]["main_promoted"] in (0, 1)
 

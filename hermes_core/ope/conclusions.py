@@ -18,7 +18,7 @@ import pandas as pd
 
 from hermes_core.evaluation.bootstrap import paired_bootstrap
 from hermes_core.evaluation.verdict import Comparison, coverage_sentence
-from hermes_core.ope.open_bandit import OpenBanditExperimentResult
+from hermes_core.ope.open_bandit import LargestRowInfluence, OpenBanditExperimentResult
 from hermes_core.ope.shadow import GateReport
 from hermes_core.ope.world_experiments import WorldStudy
 
@@ -361,7 +361,8 @@ def obd_conclusions(results: Mapping[str, OpenBanditExperimentResult], table: pd
     """Open Bandit conclusions: experiment 2 against the published table (agreement within two
     standard errors of the means, rank correlation), DR against IPS paired over runs, and
     experiment 1's lowest error against the runner-up, paired over runs, and the values SLOPE chose
-    in each experiment (:func:`slope_choice_sentence`). ``table`` is
+    in each experiment (:func:`slope_choice_sentence`), and the influence of IPS's largest round
+    term in experiment 2 (:func:`largest_row_sentence`). ``table`` is
     :func:`hermes_core.ope.tables.obd_table`."""
     verdict = {"level": ci_level, "n_resamples": VERDICT_RESAMPLES, "seed": seed}
     experiment2, experiment1 = results["bts-from-random"], results["random-from-bts"]
@@ -376,7 +377,8 @@ def obd_conclusions(results: Mapping[str, OpenBanditExperimentResult], table: pd
     return [
         f"Open Bandit, experiment 2 ({n_runs} bootstrap runs): our mean relative errors range from "
         f"{ours['mean'].min():.3f} ({display_name(ours['mean'].idxmin())}) to {ours['mean'].max():.3f} "
-        f"({display_name(ours['mean'].idxmax())}); OBP published {agreement['published'].min():.3f} to "
+        f"({display_name(ours['mean'].idxmax())}), each with a Monte-Carlo standard error of at most "
+        f"{ours['mc_se'].max():.3f}; OBP published {agreement['published'].min():.3f} to "
         f"{agreement['published'].max():.3f}. {_sentence_case(agreement_sentence(agreement, n_runs))}. The rank "
         f"correlation of the two columns is {rho:+.2f} over {len(agreement)} estimators. Paired over our runs: "
         f"{comparison_sentence(dr_vs_ips, 'DR', 'IPS', 'relative error')}.",
@@ -385,19 +387,43 @@ def obd_conclusions(results: Mapping[str, OpenBanditExperimentResult], table: pd
         f"paired over the runs, "
         f"{comparison_sentence(first_vs_second, display_name(first), display_name(second), 'relative error')}.",
         *(sentence for sentence in map(slope_choice_sentence, (experiment2, experiment1)) if sentence),
+        *([largest_row_sentence(experiment2.largest_row)] if experiment2.largest_row is not None else []),
     ]
 
 
+def largest_row_sentence(largest: LargestRowInfluence) -> str:
+    """One row's weight in experiment 2's IPS estimate on the full random log
+    (:func:`~hermes_core.ope.open_bandit.largest_row_influence`)."""
+    no_click = math.isnan(largest.term_share)
+    share = "no click, so no row carries it" if no_click else f"{largest.term_share:.1%} of the estimate"
+    return (f"One row's influence (IPS on the full random log, {largest.n_rounds:,} rounds): the largest round term "
+            f"(item {largest.action} at position {largest.position}, weight {largest.weight:.2f}) carries {share}; "
+            f"one extra copy of that row moves the IPS estimate by {largest.one_copy_shift_over_truth:.2%} of the "
+            f"truth V.")
+
+
+SLOPE_VALUES_LISTED = 3
+"""At most this many of the most frequent chosen values are named per estimator; a per-input grid
+(quantiles of each resample's weights) makes the values differ slightly from run to run, so the
+sentence gives their median and range besides."""
+
+
 def slope_choice_sentence(result: OpenBanditExperimentResult) -> str | None:
-    """What SLOPE chose over the runs of one experiment, per SLOPE-tuned estimator: each value
-    with its number of runs (``None`` when no estimator was tuned)."""
+    """What SLOPE chose over the runs of one experiment, per SLOPE-tuned estimator: the median and
+    range of the chosen values and the :data:`SLOPE_VALUES_LISTED` most frequent ones with their
+    number of runs (every value is in the diagnostics; ``None`` when no estimator was tuned)."""
     counts = result.slope_choice_counts()
     if not counts:
         return None
-    parts = [f"{display_name(name)}: " + ", ".join(f"{value} ({count})" for value, count in values.items())
-             for name, values in counts.items()]  # fmt: skip
-    return (f"SLOPE's choice of the hyperparameter (value (runs) over {result.n_runs} runs of "
-            f"{result.experiment}): " + "; ".join(parts) + ".")
+    parts = []
+    for name, values in counts.items():
+        chosen = np.repeat([float(v) for v in values], list(values.values()))
+        frequent = sorted(values.items(), key=lambda item: (-item[1], float(item[0])))[:SLOPE_VALUES_LISTED]
+        parts.append(f"{display_name(name)}: median {np.median(chosen):.3g} (range {chosen.min():.3g} to "
+                     f"{chosen.max():.3g}; most often " + ", ".join(f"{float(v):.3g} in {c}" for v, c in frequent)
+                     + ")")
+    return (f"SLOPE's choice of the hyperparameter over the {result.n_runs} runs of {result.experiment} "
+            f"(all values in the diagnostics): " + "; ".join(parts) + ".")
 
 
 def gate_conclusions(reports: Mapping[str, GateReport]) -> list[str]:

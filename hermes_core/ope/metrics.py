@@ -43,13 +43,14 @@ class OpeResults:
 
 
 def headline_metrics(results: OpeResults) -> dict[str, dict[str, float | int | None]]:
-    """``metrics/ope.json``: eleven headline numbers, two levels, ``None`` where a part did not run.
+    """``metrics/ope.json``: fourteen headline numbers, two levels, ``None`` where a part did not run.
 
     * ``world``, on ``ope.world.main_target``: ``<est>_mean_relative_error`` (mean over the fresh
       logs of :math:`|\\hat V - V| / V`) of DM, IPS, SNIPS and DR, and ``<est>_coverage`` (share
       of logs whose interval holds :math:`V`) of DR and IPS;
     * ``obd_bts_from_random``, Open Bandit experiment 2 (the published one):
-      ``<est>_mean_relative_error`` of IPS, SNIPS and DR over the bootstrap runs;
+      ``<est>_mean_relative_error`` of IPS, SNIPS and DR over the bootstrap runs, and
+      ``<est>_relative_ee_mc_se``, its Monte-Carlo standard error :math:`s / \\sqrt{n_\\text{runs}}`;
     * ``gate``: ``right_decision_share`` over the challengers, and ``main_promoted`` (1 when the
       ``ope.gate.challenger_temperature`` challenger was promoted, else 0).
 
@@ -66,10 +67,12 @@ def headline_metrics(results: OpeResults) -> dict[str, dict[str, float | int | N
         for name in WORLD_COVERAGE_ESTIMATORS:
             world[f"{name}_coverage"] = float(main.loc[name, "coverage"])
     obd: dict[str, float | int | None] = {f"{name}_mean_relative_error": None for name in OBD_METRIC_ESTIMATORS}
+    obd.update({f"{name}_relative_ee_mc_se": None for name in OBD_METRIC_ESTIMATORS})
     if results.obd_results is not None:
         summary = results.obd_results["bts-from-random"].summary()
         for name in OBD_METRIC_ESTIMATORS:
             obd[f"{name}_mean_relative_error"] = summary[name]["mean"]
+            obd[f"{name}_relative_ee_mc_se"] = summary[name]["mc_se"]
     gate: dict[str, float | int | None] = {"right_decision_share": None, "main_promoted": None}
     if results.gate_run is not None:
         reports = results.gate_run.reports
@@ -115,6 +118,9 @@ def _obd_diagnostics(results: OpeResults) -> dict[str, Any]:
                      "slope_choices": result.slope_choice_counts()}
         for experiment, result in results.obd_results.items()
     }  # fmt: skip
+    for experiment, result in results.obd_results.items():
+        if result.largest_row is not None:
+            obd["experiments"][experiment]["largest_row"] = result.largest_row.as_dict()
     obd["published_source"] = PUBLISHED_SOURCE
     agreement = published_agreement(results.obd_results, obd_table(results.obd_results, params.estimators.slope_tuning))
     obd["agreement_with_published"] = {str(name): {k: (bool(v) if k == "within_2_se" else float(v))
@@ -127,10 +133,13 @@ def stage_diagnostics(results: OpeResults) -> dict[str, Any]:
     """``reports/diagnostics/ope.json``: everything behind :func:`headline_metrics`.
 
     ``world``: the note, protocol (target, logs, requests, interval), every (target, estimator)
-    summary row, every target's diagnostics and the logging-policy check (10⁻³ units,
+    summary row (with the Wilson interval of its coverage), every target's diagnostics and the
+    logging-policy check (10⁻³ units,
     :func:`~hermes_core.ope.tables.logging_check_summary`); ``obd``: the note, each experiment's
-    truth, runs, per-estimator summary, how many runs chose each value of every SLOPE-tuned
-    estimator (:meth:`~hermes_core.ope.open_bandit.OpenBanditExperimentResult.slope_choice_counts`)
+    truth, runs, per-estimator summary (mean, std and Monte-Carlo standard error ``mc_se`` of the
+    relative error), IPW's largest round term on the full log (``largest_row``, experiment 2,
+    :func:`~hermes_core.ope.open_bandit.largest_row_influence`), how many runs chose each value
+    of every SLOPE-tuned estimator (:meth:`~hermes_core.ope.open_bandit.OpenBanditExperimentResult.slope_choice_counts`)
     and the comparison with the published table (:func:`~hermes_core.ope.tables.published_agreement`);
     ``gate``: every challenger's report (with whether its interval holds the true uplift) and its
     scoring cost; ``timings_seconds``: wall time of each part (varies between runs).

@@ -10,7 +10,11 @@ for every SLOPE-tuned estimator:
 
 - experiment 1 (:func:`evaluate_random_from_bts`): the uniform random policy on the Bernoulli TS logs;
 - experiment 2 (:func:`evaluate_bts_from_random`, the published table
-  :data:`PUBLISHED_BTS_FROM_RANDOM_ALL`): Bernoulli TS on the uniform random logs.
+  :data:`PUBLISHED_BTS_FROM_RANDOM_ALL`): Bernoulli TS on the uniform random logs, with the
+  influence of its single largest IPW round term on the full sample (:func:`largest_row_influence`).
+
+Every mean over the runs comes with its Monte-Carlo standard error :math:`s / \\sqrt{n_\\text{runs}}`
+(:meth:`OpenBanditExperimentResult.summary`).
 
 The logs are read by :mod:`hermes_core.data.readers.open_bandit` (which only reads); BTS's
 action distribution comes from :mod:`hermes_core.ope.policies`.
@@ -18,6 +22,7 @@ action distribution comes from :mod:`hermes_core.ope.policies`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +67,63 @@ PUBLISHED_SOURCE = (
 )
 
 
+@dataclass(frozen=True)
+class LargestRowInfluence:
+    """The single round with the largest IPW term on one log (:func:`largest_row_influence`)."""
+
+    row: int
+    action: int
+    position: int
+    weight: float
+    reward: float
+    n_rounds: int
+    estimate: float  # full-sample IPW estimate
+    truth: float
+    term_share: float  # largest term / sum of terms; NaN when no term is positive
+    one_copy_shift: float  # IPW with one extra copy of the row minus the full-sample IPW
+    one_copy_shift_over_truth: float  # |one_copy_shift| / truth
+
+    def as_dict(self) -> dict[str, float | int]:
+        """Plain numbers, for the diagnostics."""
+        return {key: (int(value) if isinstance(value, (int, np.integer)) else float(value))
+                for key, value in self.__dict__.items()}  # fmt: skip
+
+
+def largest_row_influence(reward: np.ndarray, action: np.ndarray, position: np.ndarray, pscore: np.ndarray,
+                          target_action_dist: np.ndarray, truth: float) -> LargestRowInfluence:
+    """How much the single largest round term drives the (unclipped) IPW estimate on one log.
+
+    With :math:`w_i = \\pi_e(a_i \\mid k_i) / \\pi_b(a_i \\mid x_i, k_i)` (``target_action_dist``
+    (n_actions, len_list), context-free) and the round terms :math:`t_i = w_i r_i`, IPW is
+    :math:`\\hat V = \\frac1n \\sum_i t_i`. For :math:`m = \\arg\\max_i t_i` (the first on ties):
+
+    - share of the estimate: :math:`t_m / \\sum_i t_i` (NaN when every term is 0);
+    - one extra copy of row :math:`m`: :math:`\\hat V^{+} = (\\sum_i t_i + t_m) / (n + 1)`, so
+      :math:`\\Delta = \\hat V^{+} - \\hat V = (t_m - \\hat V) / (n + 1)`, reported relative to the
+      truth as :math:`|\\Delta| / V`.
+    """
+    reward, pscore = (np.asarray(a, dtype=np.float64) for a in (reward, pscore))
+    action, position = (np.asarray(a, dtype=np.int64) for a in (action, position))
+    target = np.asarray(target_action_dist, dtype=np.float64)
+    n = reward.size
+    if n == 0 or not reward.shape == action.shape == position.shape == pscore.shape:
+        raise ValueError("reward, action, position and pscore must be non-empty and of one shape")
+    if truth <= 0:
+        raise ValueError(f"truth must be positive, got {truth}")
+    weight = target[action, position] / pscore
+    terms = weight * reward
+    m = int(np.argmax(terms))
+    total = float(terms.sum())
+    estimate = total / n
+    shift = (float(terms[m]) - estimate) / (n + 1)
+    return LargestRowInfluence(
+        row=m, action=int(action[m]), position=int(position[m]), weight=float(weight[m]), reward=float(reward[m]),
+        n_rounds=int(n), estimate=estimate, truth=float(truth),
+        term_share=float(terms[m]) / total if total > 0 else math.nan,
+        one_copy_shift=shift, one_copy_shift_over_truth=abs(shift) / truth,
+    )  # fmt: skip
+
+
 @dataclass(frozen=True, eq=False)
 class OpenBanditExperimentResult:
     """Relative estimation errors of several estimators over bootstrap resamples of one log, and
@@ -78,6 +140,7 @@ class OpenBanditExperimentResult:
     n_folds: int
     seed: int
     slope_choices: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (n_runs,) chosen value
+    largest_row: LargestRowInfluence | None = None  # IPW's largest round term on the full log
 
     @property
     def n_runs(self) -> int:
@@ -85,15 +148,14 @@ class OpenBanditExperimentResult:
 
     def summary(self) -> dict[str, dict[str, float]]:
         """Mean and standard deviation (ddof 1, as OBP's ``DataFrame.describe``) of the relative
-        estimation error, and the mean estimate, per estimator."""
-        return {
-            name: {
-                "mean": float(errors.mean()),
-                "std": float(errors.std(ddof=1)) if errors.size > 1 else 0.0,
-                "mean_estimate": float(self.estimates[name].mean()),
-            }
-            for name, errors in self.relative_errors.items()
-        }
+        estimation error, the Monte-Carlo standard error of that mean ``mc_se`` =
+        :math:`s / \\sqrt{n_\\text{runs}}` (0 with one run), and the mean estimate, per estimator."""
+        out = {}
+        for name, errors in self.relative_errors.items():
+            std = float(errors.std(ddof=1)) if errors.size > 1 else 0.0
+            out[name] = {"mean": float(errors.mean()), "std": std, "mc_se": std / math.sqrt(errors.size),
+                         "mean_estimate": float(self.estimates[name].mean())}  # fmt: skip
+        return out
 
     def slope_choice_counts(self) -> dict[str, dict[str, int]]:
         """How often SLOPE chose each hyperparameter value, per SLOPE-tuned estimator:
@@ -223,7 +285,8 @@ def evaluate_bts_from_random(
 
     BTS's action distribution defaults to :func:`~hermes_core.ope.policies.logged_action_share` of its own logs;
     ``bts_action_dist`` (n_items, 3) overrides it, e.g. with :func:`~hermes_core.ope.policies.bernoulli_ts_action_dist`
-    of OBP's production prior, which is what the published run used.
+    of OBP's production prior, which is what the published run used. ``largest_row`` is
+    :func:`largest_row_influence` on the full random log.
     """
     random = read_open_bandit_logs(root, "random", campaign, include_affinity=include_affinity)
     bts = read_open_bandit_logs(root, "bts", campaign)
@@ -237,7 +300,8 @@ def evaluate_bts_from_random(
         random, target, truth, n_runs=n_runs, seed=seed, reward_model=reward_model,
         n_folds=n_folds, position_handling=position_handling, estimators=estimators,
     )  # fmt: skip
+    largest = largest_row_influence(random.reward, random.action, random.position, random.pscore, target, truth)
     return OpenBanditExperimentResult(
         "bts-from-random", campaign, "bts", "random", truth, estimates, errors,
-        reward_model, n_folds, seed, choices,
+        reward_model, n_folds, seed, choices, largest,
     )  # fmt: skip

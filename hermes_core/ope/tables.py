@@ -31,6 +31,8 @@ DISPLAY_UNITS: dict[str, tuple[float, str]] = {
     "rmse": (1e3, "RMSE (10⁻³)"),
     "interval_width": (1e3, "interval width (10⁻³)"),
     "coverage": (100.0, "coverage (%)"),
+    "coverage_wilson_low": (100.0, "coverage, Wilson 95% low (%)"),
+    "coverage_wilson_high": (100.0, "coverage, Wilson 95% high (%)"),
     "coverage_of_mean_truth": (100.0, "coverage of the mean truth (%)"),
 }
 """How each summary column is shown: relative errors and coverages in percent, values in
@@ -181,7 +183,8 @@ def published_row(name: str, slope_tuning: bool) -> str | None:
 
 
 def obd_table(results: Mapping[str, OpenBanditExperimentResult], slope_tuning: bool) -> pd.DataFrame:
-    """Relative estimation error (mean, std over bootstrap runs) of every estimator in both
+    """Relative estimation error (mean, std over bootstrap runs, and ``mc_se``, the Monte-Carlo
+    standard error of the mean :math:`s / \\sqrt{n_\\text{runs}}`) of every estimator in both
     experiments, with the published mean and std of experiment 2 beside ours."""
     rows = []
     for name in results["bts-from-random"].relative_errors:
@@ -190,6 +193,7 @@ def obd_table(results: Mapping[str, OpenBanditExperimentResult], slope_tuning: b
             summary = result.summary()[name]
             row[(experiment, "mean")] = summary["mean"]
             row[(experiment, "std")] = summary["std"]
+            row[(experiment, "mc_se")] = summary["mc_se"]
         published = published_row(name, slope_tuning)
         mean, std = PUBLISHED_BTS_FROM_RANDOM_ALL[published] if published else (math.nan, math.nan)
         row[("published bts-from-random", "mean")] = mean
@@ -202,7 +206,9 @@ def obd_table(results: Mapping[str, OpenBanditExperimentResult], slope_tuning: b
 
 def published_agreement(results: Mapping[str, OpenBanditExperimentResult], table: pd.DataFrame) -> pd.DataFrame:
     """Experiment 2 of ``table`` (:func:`obd_table`) against OBP's published means, within two
-    standard errors of their difference (:func:`~hermes_core.ope.conclusions.obd_agreement`)."""
+    standard errors of their difference (:func:`~hermes_core.ope.conclusions.obd_agreement`),
+    each side's standard error being that of its mean: ours :math:`s / \\sqrt{n_\\text{runs}}`,
+    OBP's :math:`s / \\sqrt{30}`."""
     ours, published = table["bts-from-random"], table["published bts-from-random"]
     return obd_agreement(ours["mean"], ours["std"], results["bts-from-random"].n_runs,
                          published["mean"], published["std"])  # fmt: skip

@@ -24,8 +24,10 @@ coverage, the share of resamples whose interval contains :math:`V`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -307,11 +309,37 @@ def interval_coverage(low: np.ndarray, high: np.ndarray, truth: np.ndarray) -> f
     return float(np.mean((low <= truth) & (truth <= high)))
 
 
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (Wilson, 1927, "Probable inference, the law
+    of succession, and statistical inference", JASA 22(158): 209-212; Brown, Cai & DasGupta, 2001).
+
+    With :math:`\\hat p = k / n` and :math:`z` the :math:`(1 + \\text{level}) / 2` normal quantile,
+
+    .. math:: \\frac{\\hat p + z^2/(2n) \\pm z \\sqrt{\\hat p (1 - \\hat p)/n + z^2/(4n^2)}}{1 + z^2/n}.
+
+    Unlike the Wald interval it stays inside [0, 1] and is not empty at :math:`\\hat p \\in \\{0, 1\\}`.
+    """
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n >= 1, got {successes} of {n}")
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    p = successes / n
+    denominator = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
+
+
 def summarise_estimates(estimates: pd.DataFrame) -> pd.DataFrame:
     """Per (target, estimator), over resamples: ``relative_ee_mean`` and ``relative_ee_std``
     (ddof 1) of :math:`|\\hat V - V| / V`, ``bias`` (mean of :math:`\\hat V - V`), ``std``
     (ddof 1 of :math:`\\hat V - V`), ``rmse``, ``coverage`` (:func:`interval_coverage`),
-    ``interval_width`` (mean), ``n_resamples``, and ``coverage_of_mean_truth``: coverage of the
+    ``interval_width`` (mean), ``n_resamples``, ``coverage_wilson_low`` and ``coverage_wilson_high``
+    (the 95% :func:`wilson_interval` of the coverage over the ``n_resamples`` logs), and
+    ``coverage_of_mean_truth``: coverage of the
     mean truth over the logs, a proxy for the population value (over the world's request
     distribution) that an interval resampling the requests is built for; the truth of one log
     conditions on its requests, so intervals for the population value over-cover it."""
@@ -335,6 +363,10 @@ def summarise_estimates(estimates: pd.DataFrame) -> pd.DataFrame:
     summary["coverage"] = [
         interval_coverage(group["low"], group["high"], group["truth"]) for _, group in grouped
     ]
+    wilson = [wilson_interval(round(coverage * n), int(n))
+              for coverage, n in zip(summary["coverage"], summary["n_resamples"], strict=True)]  # fmt: skip
+    summary["coverage_wilson_low"] = [low for low, _ in wilson]
+    summary["coverage_wilson_high"] = [high for _, high in wilson]
     # The bootstrap resamples requests, so its sampling model treats the requests as random: it
     # targets the population value, estimated here by the mean truth over the logs.
     summary["coverage_of_mean_truth"] = [

@@ -17,6 +17,7 @@ from hermes_core.ope.conclusions import (
     counts_sentence,
     difficulty_sentence,
     gate_sentence,
+    largest_row_sentence,
     obd_agreement,
     obd_conclusions,
     per_log_relative_errors,
@@ -26,7 +27,7 @@ from hermes_core.ope.conclusions import (
     verdict_counts,
 )
 from hermes_core.ope.gate import GateDecision
-from hermes_core.ope.open_bandit import OpenBanditExperimentResult
+from hermes_core.ope.open_bandit import OpenBanditExperimentResult, largest_row_influence
 from hermes_core.ope.shadow import GateReport
 from hermes_core.ope.tables import obd_table
 from hermes_core.ope.world_experiments import WorldStudy
@@ -179,6 +180,26 @@ def test_obd_conclusions_phrase_run_to_run_noise_as_ties() -> None:
     assert "DR ties with IPS on relative error: difference +0.00 pp" in lines[0]
     assert "within two standard errors of their difference for" in lines[0]
     assert "DM beats IPS on relative error: difference -20.00 pp [-20.00, -20.00]" in lines[1]
+    assert "Monte-Carlo standard error of at most 0.058" in lines[0]  # sd sqrt(0.04/3) = 0.1155 over sqrt(4) runs
+    assert not any(line.startswith("One row's influence") for line in lines)  # no largest_row, no sentence
+
+
+def test_largest_row_sentence_by_hand() -> None:
+    """The hand-made log of ``test_open_bandit``: round 1 (item 1, position 1, weight 1.6) carries
+    1.6 / 2.6 = 61.5% of IPS; one extra copy moves it by 0.19 = 38% of the truth 0.5. It closes
+    the Open Bandit conclusions when the experiment carries it."""
+    largest = largest_row_influence([1, 1, 0, 0], [0, 1, 0, 1], [0, 1, 1, 0], [0.5] * 4,
+                                    np.array([[0.5, 0.2], [0.5, 0.8]]), truth=0.5)  # fmt: skip
+    sentence = largest_row_sentence(largest)
+    assert sentence == ("One row's influence (IPS on the full random log, 4 rounds): the largest round term (item 1 at "
+                        "position 1, weight 1.60) carries 61.5% of the estimate; one extra copy of that row moves "
+                        "the IPS estimate by 38.00% of the truth V.")
+    arrays = {name: np.asarray([0.2, 0.4]) for name in ("dm", "ipw", "dr")}
+    result = OpenBanditExperimentResult("bts-from-random", "all", "bts", "random", 0.5, arrays, arrays, "logistic", 2,
+                                        0, {}, largest)  # fmt: skip
+    results = {"random-from-bts": result, "bts-from-random": result}
+    lines = obd_conclusions(results, obd_table(results, slope_tuning=True), ci_level=0.95, seed=0)
+    assert lines[-1] == sentence
 
 
 def test_slope_choice_sentence_counts_each_value() -> None:
@@ -187,7 +208,13 @@ def test_slope_choice_sentence_counts_each_value() -> None:
     tuned = OpenBanditExperimentResult("bts-from-random", "all", "bts", "random", 0.004, arrays, arrays, "logistic",
                                        2, 0, {"switch-dr-slope": np.array([2.0, np.inf, 2.0])})  # fmt: skip
     assert slope_choice_sentence(tuned) == (
-        "SLOPE's choice of the hyperparameter (value (runs) over 3 runs of bts-from-random): "
-        "Switch-DR (SLOPE): 2 (2), inf (1).")
+        "SLOPE's choice of the hyperparameter over the 3 runs of bts-from-random (all values in the diagnostics): "
+        "Switch-DR (SLOPE): median 2 (range 2 to inf; most often 2 in 2, inf in 1).")
+    # many distinct values: median and range, and only the three most frequent named
+    spread = {"switch-dr-slope": np.array([1.0, 1.0, 1.0, 2.0, 2.0, 3.0, 4.0, 5.0])}
+    arrays8 = {"switch-dr-slope": np.zeros(8)}
+    many = OpenBanditExperimentResult("bts-from-random", "all", "bts", "random", 0.004, arrays8, arrays8, "logistic",
+                                      2, 0, spread)  # fmt: skip
+    assert slope_choice_sentence(many).endswith("median 2 (range 1 to 5; most often 1 in 3, 2 in 2, 3 in 1).")
     untuned = OpenBanditExperimentResult("x", "all", "bts", "random", 0.004, arrays, arrays, "logistic", 2, 0)
     assert slope_choice_sentence(untuned) is None

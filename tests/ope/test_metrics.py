@@ -7,6 +7,7 @@ worked out by hand.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 from hermes_core.ope.gate import GateDecision
 from hermes_core.ope.metrics import OpeResults, headline_metrics, stage_diagnostics
-from hermes_core.ope.open_bandit import OpenBanditExperimentResult
+from hermes_core.ope.open_bandit import OpenBanditExperimentResult, largest_row_influence
 from hermes_core.ope.params import OpeParams
 from hermes_core.ope.shadow import GateReport, GateRun
 from hermes_core.workspace import Workspace, write_diagnostics, write_metrics
@@ -31,8 +32,13 @@ def obd_result(errors: dict[str, list[float]], choices: dict[str, list[float]] |
                                       "logistic", 2, 0, chosen)  # fmt: skip
 
 
-OBD = {"bts-from-random": obd_result({"ipw": [0.2, 0.4], "snipw": [0.1, 0.3], "dr": [0.5, 0.7],
-                                      "switch-dr-slope": [0.5, 0.6]}, {"switch-dr-slope": [5.0, 5.0]})}  # fmt: skip
+# the hand-made log of tests.ope.test_open_bandit.test_largest_row_influence_on_a_hand_made_log
+LARGEST = largest_row_influence([1, 1, 0, 0], [0, 1, 0, 1], [0, 1, 1, 0], [0.5] * 4,
+                                np.array([[0.5, 0.2], [0.5, 0.8]]), truth=0.5)  # fmt: skip
+OBD = {"bts-from-random": dataclasses.replace(
+    obd_result({"ipw": [0.2, 0.4], "snipw": [0.1, 0.3], "dr": [0.5, 0.7], "switch-dr-slope": [0.5, 0.6]},
+               {"switch-dr-slope": [5.0, 5.0]}),
+    largest_row=LARGEST)}  # fmt: skip
 
 
 def report(challenger: str, decision: str, low: float, high: float, true_uplift: float) -> GateReport:
@@ -73,8 +79,10 @@ def test_headline_metrics_by_hand() -> None:
     assert world["snipw_mean_relative_error"] == pytest.approx(0.05)
     assert world["dr_mean_relative_error"] == pytest.approx(0.01)
     assert world["dr_coverage"] == 1.0 and world["ipw_coverage"] == 0.75
+    se = math.sqrt(0.02) / math.sqrt(2)  # every pair of errors is 0.2 apart: sd sqrt(0.02) over 2 runs
     assert metrics["obd_bts_from_random"] == pytest.approx(
-        {"ipw_mean_relative_error": 0.3, "snipw_mean_relative_error": 0.2, "dr_mean_relative_error": 0.6})
+        {"ipw_mean_relative_error": 0.3, "snipw_mean_relative_error": 0.2, "dr_mean_relative_error": 0.6,
+         "ipw_relative_ee_mc_se": se, "snipw_relative_ee_mc_se": se, "dr_relative_ee_mc_se": se})
     assert metrics["gate"] == {"right_decision_share": pytest.approx(2 / 3), "main_promoted": 1}
 
 
@@ -92,7 +100,7 @@ def test_headline_metrics_fit_write_metrics_with_and_without_parts(tmp_path: Pat
     workspace = Workspace(tmp_path)
     full = headline_metrics(full_results())
     write_metrics(workspace, "ope", full)  # at most MAX_HEADLINE_METRICS numbers, 2 levels: accepted
-    assert sum(len(block) for block in full.values()) == 11
+    assert sum(len(block) for block in full.values()) == 14
     empty = headline_metrics(empty_results())
     assert set(empty) == set(full) and all(set(empty[k]) == set(full[k]) for k in full)  # stable keys
     assert all(value is None for block in empty.values() for value in block.values())
@@ -104,6 +112,10 @@ def test_diagnostics_hold_what_the_metrics_leave_out(tmp_path: Path) -> None:
     path = write_diagnostics(Workspace(tmp_path), "ope", stage_diagnostics(full_results()))
     loaded = json.loads(path.read_text(encoding="utf-8"))
     assert loaded["world"]["summary"]["greedy-true"]["ipw"]["coverage"] == 0.75
+    # 3 of 4 logs covered: Wilson 95% [0.300642, 0.954413]
+    ipw_summary = loaded["world"]["summary"]["greedy-true"]["ipw"]
+    assert (ipw_summary["coverage_wilson_low"], ipw_summary["coverage_wilson_high"]) == pytest.approx(
+        (0.300642, 0.954413), abs=1e-6)
     assert loaded["world"]["main_target"] == "greedy-true" and loaded["world"]["n_resamples"] == 4
     assert loaded["world"]["targets"]["greedy-true"]["mean_weight"] == 1.02
     # logging check (10⁻³): errors +1, -1, 0, 0 -> mean 0, SE sqrt(2/3)/2, min -1, max +1
@@ -118,6 +130,13 @@ def test_diagnostics_hold_what_the_metrics_leave_out(tmp_path: Path) -> None:
     agreement = loaded["obd"]["agreement_with_published"]
     assert agreement["ipw"]["within_2_se"] is True and agreement["dr"]["within_2_se"] is False
     assert agreement["dr"]["difference"] == pytest.approx(0.6 - 0.292464, abs=1e-6)
+    assert agreement["ipw"]["ours_se"] == pytest.approx(0.1)  # standard errors of the means, not the sds
+    assert agreement["ipw"]["published_se"] == pytest.approx(0.311170 / math.sqrt(30), abs=1e-6)
+    assert loaded["obd"]["experiments"]["bts-from-random"]["estimators"]["ipw"]["mc_se"] == pytest.approx(0.1)
+    largest = loaded["obd"]["experiments"]["bts-from-random"]["largest_row"]
+    assert largest["action"] == 1 and largest["position"] == 1
+    assert largest["term_share"] == pytest.approx(1.6 / 2.6)
+    assert largest["one_copy_shift_over_truth"] == pytest.approx(0.38)
     # the main challenger's interval [0.0381, 0.0461] misses its true uplift 0.0475
     assert loaded["gate"]["main_challenger"] == "softmax-true@0.5"
     assert loaded["gate"]["challengers"]["softmax-true@0.5"]["true_uplift_in_interval"] is False

@@ -18,6 +18,7 @@ from hermes_core.ope.open_bandit import (
     OpenBanditExperimentResult,
     evaluate_bts_from_random,
     evaluate_random_from_bts,
+    largest_row_influence,
     relative_errors_over_bootstrap,
 )
 from hermes_core.ope.policies import logged_action_share
@@ -123,10 +124,33 @@ def test_summary_by_hand() -> None:
                                         {"ipw": np.array([0.01, 0.03])}, {"ipw": np.array([0.2, 0.4])},
                                         "logistic", 3, 0)  # fmt: skip
     assert result.n_runs == 2
-    assert result.summary() == {"ipw": pytest.approx({"mean": 0.3, "std": np.sqrt(0.02), "mean_estimate": 0.02})}
+    assert result.summary() == {"ipw": pytest.approx({"mean": 0.3, "std": np.sqrt(0.02), "mc_se": 0.1,
+                                                      "mean_estimate": 0.02})}  # mc_se: sqrt(0.02) / sqrt(2)
     single = OpenBanditExperimentResult("x", "all", "bts", "random", 0.1, {"dr": np.array([0.2])},
                                         {"dr": np.array([0.5])}, "logistic", 3, 0)  # fmt: skip
-    assert single.summary()["dr"]["std"] == 0.0
+    assert single.summary()["dr"]["std"] == 0.0 and single.summary()["dr"]["mc_se"] == 0.0
+
+
+def test_largest_row_influence_on_a_hand_made_log() -> None:
+    """Four rounds, 2 items x 2 positions, target (rows: items) [[0.5, 0.2], [0.5, 0.8]], pscore 0.5
+    everywhere: weights 1.0 (item 0, pos 0), 1.6 (item 1, pos 1), 0.4 (item 0, pos 1), 1.0 (item 1, pos 0).
+    Clicks on rounds 0 and 1: terms 1.0, 1.6, 0, 0, sum 2.6, IPW 0.65. The largest is round 1:
+    share 1.6 / 2.6; one extra copy gives 4.2 / 5 = 0.84, a shift of (1.6 - 0.65) / 5 = 0.19,
+    i.e. 0.19 / 0.5 = 0.38 of the truth 0.5."""
+    target = np.array([[0.5, 0.2], [0.5, 0.8]])
+    influence = largest_row_influence(reward=[1, 1, 0, 0], action=[0, 1, 0, 1], position=[0, 1, 1, 0],
+                                      pscore=[0.5] * 4, target_action_dist=target, truth=0.5)  # fmt: skip
+    assert (influence.row, influence.action, influence.position) == (1, 1, 1)
+    assert influence.weight == pytest.approx(1.6) and influence.reward == 1.0 and influence.n_rounds == 4
+    assert influence.estimate == pytest.approx(0.65)
+    assert influence.term_share == pytest.approx(1.6 / 2.6)
+    assert influence.one_copy_shift == pytest.approx(0.84 - 0.65)
+    assert influence.one_copy_shift_over_truth == pytest.approx(0.38)
+    assert influence.as_dict()["action"] == 1 and isinstance(influence.as_dict()["action"], int)
+    no_click = largest_row_influence([0, 0], [0, 1], [0, 0], [0.5, 0.5], target, truth=0.5)
+    assert np.isnan(no_click.term_share) and no_click.one_copy_shift == 0.0
+    with pytest.raises(ValueError, match="truth"):
+        largest_row_influence([1], [0], [0], [0.5], target, truth=0.0)
 
 
 @needs_obd

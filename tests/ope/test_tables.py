@@ -111,6 +111,7 @@ def test_obd_table_and_agreement_by_hand() -> None:
     assert table.loc["ipw", ("bts-from-random", "mean")] == pytest.approx(0.3)
     assert table.loc["ipw", ("bts-from-random", "std")] == pytest.approx(math.sqrt(0.02))
     assert table.loc["ipw", ("random-from-bts", "std")] == 0.0
+    assert table.loc["ipw", ("bts-from-random", "mc_se")] == pytest.approx(0.1)  # sqrt(0.02) / sqrt(2)
     assert table.loc["ipw", ("published bts-from-random", "mean")] == PUBLISHED_BTS_FROM_RANDOM_ALL["ipw"][0]
     assert math.isnan(table.loc["switch-dr", ("published bts-from-random", "mean")])  # tuned there, fixed here
     agreement = published_agreement(results, table)

@@ -27,6 +27,7 @@ from hermes_core.ope.world_experiments import (
     resample_seeds,
     run_world_study,
     summarise_estimates,
+    wilson_interval,
     world_estimators,
 )
 from hermes_core.world import World
@@ -196,6 +197,25 @@ def test_summarise_estimates_by_hand() -> None:
     assert row["interval_width"] == pytest.approx(0.2)
     # the mean truth 1.5 lies in [1.5, 1.7] only
     assert row["coverage_of_mean_truth"] == 0.5
+    # 1 of 2 logs covered: Wilson 95% (z = 1.959964) is 0.5 +- z sqrt(1/8 + z^2/16) / (1 + z^2/2)
+    assert (row["coverage_wilson_low"], row["coverage_wilson_high"]) == pytest.approx((0.094531, 0.905469), abs=1e-6)
+
+
+def test_wilson_interval_against_hand_values() -> None:
+    """z = 1.959964 (95%). 18 of 20: centre (0.9 + z^2/40) / (1 + z^2/20) = 0.835554, half-width
+    z sqrt(0.0045 + z^2/1600) / (1 + z^2/20) = 0.136584, so [0.698966, 0.972134] (Brown, Cai &
+    DasGupta 2001 give 0.699, 0.972). 0 of 10: [0, z^2/10 / (1 + z^2/10)] = [0, 0.277533]; 10 of 10
+    its mirror. 3 of 4: [0.300642, 0.954413]."""
+    assert wilson_interval(18, 20) == pytest.approx((0.698966, 0.972134), abs=1e-6)
+    assert wilson_interval(0, 10) == pytest.approx((0.0, 0.277533), abs=1e-6)
+    assert wilson_interval(10, 10) == pytest.approx((0.722467, 1.0), abs=1e-6)
+    assert wilson_interval(3, 4) == pytest.approx((0.300642, 0.954413), abs=1e-6)
+    low90, high90 = wilson_interval(18, 20, level=0.90)
+    assert 0.698966 < low90 < high90 < 0.972134  # a lower level, a narrower interval
+    with pytest.raises(ValueError):
+        wilson_interval(5, 4)
+    with pytest.raises(ValueError):
+        wilson_interval(0, 0)
 
 
 def test_cluster_terms_keep_the_estimate_and_make_the_request_the_unit() -> None:

@@ -10,7 +10,7 @@
     ``ope.world.main_target``: DR's mean relative error must not exceed IPS's, and the 95%
     intervals (``ope.intervals.method``, request as the resampling unit) must cover the truth of
     the log in 90-99% of the resamples.
-(b) Wall time of all seven estimators on 1,000,000 synthetic logged rounds (10 actions, 3 slots):
+(b) Wall time of every fixed-hyperparameter estimator of ``make_estimators`` (nine) on 1,000,000 synthetic logged rounds (10 actions, 3 slots):
     validation and per-round terms, then 1,000 percentile-bootstrap resamples shared by all.
 
 Run: ``python benchmarks/bench_ope.py [--obp-prior-yaml PATH] [--world-resamples N] [--world-requests N]``; writes

@@ -73,12 +73,13 @@ def evaluate_text_queries(
     alpha_rows = pd.DataFrame({"query_id": held["query_id"], "kind": held["kind"], "text": held["text"]})
     alpha_by_seed = pd.DataFrame()
     both = np.flatnonzero(encoded.text_mask & encoded.image_mask)
-    weights = {towers[kind].label: fused_alpha(towers[kind], vectors, encoded, both)
-               for kind in FREE_WEIGHT_KINDS if kind in towers}
     fused = headline_fused_kind(towers)
+    replicas = [] if fused is None else [fused_alpha(towers[fused], vectors, encoded, both, replica=r)
+                                         for r in range(len(towers[fused].models))]  # each (n_held, n_both)
+    # first-seed weights of every free-weight tower (the fused tower's is already in replicas)
+    weights = {towers[kind].label: replicas[0] if kind == fused else fused_alpha(towers[kind], vectors, encoded, both)
+               for kind in FREE_WEIGHT_KINDS if kind in towers}
     if fused is not None:
-        replicas = [fused_alpha(towers[fused], vectors, encoded, both, replica=r)
-                    for r in range(len(towers[fused].models))]  # each (n_held, n_both)
         alpha = np.mean(replicas, axis=0)
         alpha_by_seed = pd.DataFrame(
             {kind: [float(r[kinds == kind].mean()) for r in replicas] for kind in ("visual", "content")},

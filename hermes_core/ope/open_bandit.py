@@ -32,6 +32,7 @@ import numpy as np
 
 from hermes_core.data.readers.open_bandit import OpenBanditLogs, read_open_bandit_logs
 from hermes_core.ope.base import OffPolicyEstimator
+from hermes_core.ope.importance_weighting import InverseProbabilityWeighting
 from hermes_core.ope.inputs import OpeInputs
 from hermes_core.ope.policies import logged_action_share
 from hermes_core.ope.registry import OBP_TUNING_GRID, make_estimators, relative_estimation_error
@@ -102,22 +103,23 @@ def largest_row_influence(reward: np.ndarray, action: np.ndarray, position: np.n
       :math:`\\Delta = \\hat V^{+} - \\hat V = (t_m - \\hat V) / (n + 1)`, reported relative to the
       truth as :math:`|\\Delta| / V`.
     """
-    reward, pscore = (np.asarray(a, dtype=np.float64) for a in (reward, pscore))
-    action, position = (np.asarray(a, dtype=np.int64) for a in (action, position))
-    target = np.asarray(target_action_dist, dtype=np.float64)
-    n = reward.size
-    if n == 0 or not reward.shape == action.shape == position.shape == pscore.shape:
-        raise ValueError("reward, action, position and pscore must be non-empty and of one shape")
     if truth <= 0:
         raise ValueError(f"truth must be positive, got {truth}")
-    weight = target[action, position] / pscore
-    terms = weight * reward
+    target = np.asarray(target_action_dist, dtype=np.float64)
+    n = len(np.asarray(reward))
+    # the stage's own IPW on validated inputs (OpeInputs names a bad array and row), so the terms are
+    # exactly those the experiment's IPS averages
+    inputs = OpeInputs.from_arrays(reward=reward, action=action, position=position, pscore=pscore,
+                                   action_dist=np.broadcast_to(target, (n, *target.shape)))
+    terms = InverseProbabilityWeighting().round_terms(inputs).round_rewards()
+    reward, action, position = inputs.reward, inputs.action, inputs.position
     m = int(np.argmax(terms))
+    weight = float(target[action[m], position[m]] / inputs.pscore[m])
     total = float(terms.sum())
     estimate = total / n
     shift = (float(terms[m]) - estimate) / (n + 1)
     return LargestRowInfluence(
-        row=m, action=int(action[m]), position=int(position[m]), weight=float(weight[m]), reward=float(reward[m]),
+        row=m, action=int(action[m]), position=int(position[m]), weight=weight, reward=float(reward[m]),
         n_rounds=int(n), estimate=estimate, truth=float(truth),
         term_share=float(terms[m]) / total if total > 0 else math.nan,
         one_copy_shift=shift, one_copy_shift_over_truth=abs(shift) / truth,

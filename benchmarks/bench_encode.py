@@ -97,7 +97,7 @@ def _synthetic_images(folder: Path, n: int, seed: int) -> list[Path]:
 
 
 def bench_text(device: str, n_items: int, repeats: int) -> list[dict[str, Any]]:
-    from hermes_core.encode.text import TextEncoder
+    from hermes_core.encoders.text import TextEncoder
 
     start = time.perf_counter()
     encoder = TextEncoder(device=device, batch_size=128, progress_min_items=10**9)

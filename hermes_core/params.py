@@ -54,6 +54,7 @@ PARAMS_BLOCKS: dict[str, str] = {
     "world": "hermes_core.world.params:WorldParams",
     "ingest": "hermes_core.ingest.params:IngestParams",
     "encode": "hermes_core.encode.params:EncodeParams",
+    "retrieve": "hermes_core.retrieve.params:RetrieveParams",
     "ope": "hermes_core.ope.params:OpeParams",
 }
 

@@ -2,8 +2,9 @@
 
 The kernel inherits these variables, so the notebooks read ``profiles/tiny.yaml`` and write
 their data, metrics, figures and reports under a throw-away folder, never into the repository.
-The OPE notebook needs the Open Bandit sample (``ope.obd.enabled``); where ``../shared/data`` is
-absent its cells are skipped with the reason, as every test that needs the real data is.
+The OPE notebook needs the Open Bandit sample (``ope.obd.enabled``) and the retrieve notebook
+MovieLens 100K (``retrieve.movielens.enabled``); where ``../shared/data`` is absent their cells are
+skipped with the reason, as every test that needs the real data is.
 """
 
 from __future__ import annotations
@@ -40,14 +41,31 @@ def _open_bandit_missing() -> str | None:
     return None
 
 
+def _movielens_missing() -> str | None:
+    """Why the retrieve notebook cannot run here, or ``None``: the stage's own check of MovieLens 100K."""
+    from hermes_core.params import load_params
+    from hermes_core.retrieve.stage import movielens_root
+    from hermes_core.workspace import MissingDataError
+
+    try:
+        movielens_root(load_params().retrieve)
+    except MissingDataError as error:
+        return str(error)
+    return None
+
+
+NEEDS_SHARED_DATA = {"06_ope.ipynb": _open_bandit_missing, "03_retrieve.ipynb": _movielens_missing}
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    ope_items = [item for item in items if Path(str(item.fspath)).name == "06_ope.ipynb"]
-    if not ope_items:
-        return
-    reason = _open_bandit_missing()
-    if reason is not None:
-        for item in ope_items:
-            item.add_marker(pytest.mark.skip(reason=f"needs ../shared/data: {reason}"))
+    for notebook, missing in NEEDS_SHARED_DATA.items():
+        chosen = [item for item in items if Path(str(item.fspath)).name == notebook]
+        if not chosen:
+            continue
+        reason = missing()
+        if reason is not None:
+            for item in chosen:
+                item.add_marker(pytest.mark.skip(reason=f"needs ../shared/data: {reason}"))
 
 
 def pytest_unconfigure(config: object) -> None:

@@ -22,7 +22,8 @@ import pytest
 
 from hermes_core.ingest.world_signals import HEADLINE_KEYS
 
-NOTEBOOK_OF_STAGE = {"ingest": "01_ingest.ipynb", "encode": "02_encode.ipynb", "ope": "06_ope.ipynb"}
+NOTEBOOK_OF_STAGE = {"ingest": "01_ingest.ipynb", "encode": "02_encode.ipynb", "retrieve": "03_retrieve.ipynb",
+                     "ope": "06_ope.ipynb"}
 
 
 def _output_root() -> Path:
@@ -108,18 +109,44 @@ def test_encode_metrics_are_consistent(request: pytest.FixtureRequest) -> None:
 
 def test_ope_metrics_are_consistent(request: pytest.FixtureRequest) -> None:
     metrics = _stage_outputs(request, "ope")
-    assert set(metrics) == {"world", "obd_bts_from_random", "gate"}
+    assert set(metrics) == {"world", "obd_bts_from_random", "gate", "slate"}
     assert set(metrics["world"]) == {"dm_mean_relative_error", "ipw_mean_relative_error", "snipw_mean_relative_error",
                                      "dr_mean_relative_error", "dr_coverage", "ipw_coverage"}
     assert set(metrics["obd_bts_from_random"]) == {"ipw_mean_relative_error", "snipw_mean_relative_error",
                                                    "dr_mean_relative_error", "ipw_relative_ee_mc_se",
-                                                   "snipw_relative_ee_mc_se", "dr_relative_ee_mc_se"}
-    assert set(metrics["gate"]) == {"right_decision_share", "main_promoted"}
+                                                   "snipw_relative_ee_mc_se", "dr_relative_ee_mc_se",
+                                                   "ipw_parity_mean_relative_error", "dr_parity_mean_relative_error",
+                                                   "reward_model_log_loss_skill"}
+    assert set(metrics["gate"]) == {"right_decision_share", "main_promoted", "error_rate_promote_not_better",
+                                    "error_rate_keep_better"}
+    assert set(metrics["slate"]) == {f"{model}_{name}_relative_rmse" for model in ("position", "cascade")
+                                     for name in ("iips", "rips")}
     flat = _leaves(metrics)
     _assert_numbers(flat)
-    assert all(value >= 0 for key, value in flat.items() if key.endswith(("relative_error", "mc_se")))
+    assert all(value >= 0 for key, value in flat.items() if key.endswith(("relative_error", "mc_se", "relative_rmse")))
     assert all(0.0 <= value <= 1.0 for key, value in flat.items() if key.endswith(("coverage", "share")))
+    assert all(0.0 <= value <= 1.0 for key, value in flat.items() if ".error_rate_" in key)
+    assert metrics["obd_bts_from_random"]["reward_model_log_loss_skill"] <= 1.0
     assert metrics["gate"]["main_promoted"] in (0, 1)
+
+
+def test_retrieve_metrics_are_consistent(request: pytest.FixtureRequest) -> None:
+    metrics = _stage_outputs(request, "retrieve")
+    assert set(metrics) == {"recall_at_100", "sasrec", "query_constraints", "latency_ms", "source_failures"}
+    assert set(metrics["recall_at_100"]) == {"ann", "kg", "sasrec", "blend", "popularity", "transition"}
+    assert set(metrics["sasrec"]) == {f"{prefix}{name}" for prefix in ("", "ml100k_")
+                                      for name in ("hr_at_10_sampled100", "ndcg_at_10_sampled100", "ndcg_at_10_full")}
+    flat = _leaves(metrics)
+    _assert_numbers(flat)
+    assert all(0.0 <= value <= 1.0 for key, value in flat.items()
+               if key.startswith(("recall_at_100", "sasrec", "query_constraints")))
+    # NDCG@10 never exceeds HR@10 on one target per user, and the full ranking is the harder protocol
+    sasrec = metrics["sasrec"]
+    assert sasrec["ndcg_at_10_sampled100"] <= sasrec["hr_at_10_sampled100"]
+    assert sasrec["ndcg_at_10_full"] <= sasrec["ndcg_at_10_sampled100"] + 1e-12
+    assert all(metrics["latency_ms"][f"{name}_p50"] <= metrics["latency_ms"][f"{name}_p99"] + 1e-9
+               for name in ("ann", "kg", "sasrec"))
+    assert all(value >= 0 and float(value).is_integer() for value in metrics["source_failures"].values())
 
 
 @pytest.mark.parametrize("stage", sorted(NOTEBOOK_OF_STAGE))

@@ -5,7 +5,7 @@ Layers, lowest first (``../shared/STYLE.md``, README "Layout"):
 0. base: the top-level modules (``params``, ``workspace``, ``runner``, ``device``, ...);
 1. ``data``: schema, raw tables, the store, readers of real sources;
 2. ``world``: the synthetic world;
-3. shared research code: ``evaluation``, ``losses``, ``index`` (peers that do not import each other);
+3. shared research code: ``evaluation``, ``losses``, ``index``, ``encoders`` (peers that do not import each other);
 4. one folder per stage (``ingest``, ``encode``, ``ope`` ...): a stage imports the layers below and
    never another stage (stages talk through files on disk).
 
@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "hermes_core"
-LAYER_OF_FOLDER = {"data": 1, "world": 2, "evaluation": 3, "losses": 3, "index": 3}
+LAYER_OF_FOLDER = {"data": 1, "world": 2, "evaluation": 3, "losses": 3, "index": 3, "encoders": 3}
 STAGE_LAYER = 4
 
 

@@ -2,7 +2,7 @@
 
 :func:`encode_catalogue` embeds every item's text (MiniLM) and image (EfficientNet-Lite0)
 through the content-addressed cache (:mod:`.cache`), then prepares both modalities
-(:func:`~.profiles.prepare_features`: centred on the catalogue mean, unit norm, zero where
+(:func:`~hermes_core.index.query_side.prepare_features`: centred on the catalogue mean, unit norm, zero where
 missing). :func:`embed_query_texts` prepares text queries with the same centre. The tables say
 which items lack a modality (:func:`modality_counts`), what the cache did (:func:`cache_table`)
 and which weights produced the vectors (:func:`model_provenance`).
@@ -22,7 +22,7 @@ import torch
 from hermes_core.encode.cache import CachedEncoding, encode_with_cache
 from hermes_core.encode.inputs import ItemTable
 from hermes_core.encode.params import EncodeParams
-from hermes_core.encode.profiles import prepare_features
+from hermes_core.index.query_side import prepare_features
 from hermes_core.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -65,8 +65,8 @@ def cache_folder(params: HermesParams, workspace: Workspace) -> Path:
 
 
 def make_text_encoder(params: EncodeParams) -> Any:
-    """The ``encode.text`` encoder on ``encode.device`` (loaded offline; see :mod:`.text`)."""
-    from hermes_core.encode.text import TextEncoder
+    """The ``encode.text`` encoder on ``encode.device`` (loaded offline; see :mod:`hermes_core.encoders.text`)."""
+    from hermes_core.encoders.text import TextEncoder
 
     return TextEncoder(
         params.text.model,

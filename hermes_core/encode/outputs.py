@@ -1,8 +1,9 @@
 """What the stage leaves on disk for the next stages: embeddings, the FAISS index and the tower.
 
 :func:`save_outputs` writes ``data/encode/embeddings.parquet`` and ``data/encode/index/``
-(``index.faiss``, ``rows.parquet``, ``tower.pt``, ``manifest.json``); :func:`load_tower`
-rebuilds the saved tower.
+(``index.faiss``, ``rows.parquet``, ``tower.pt``, ``query_side.npz``, ``manifest.json``);
+:func:`load_tower` rebuilds the saved tower, and :class:`~hermes_core.index.query_side.QuerySide`
+reads its query side without the encode stage's code (what the retrieve stage searches with).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hermes_core.encode.inputs import EncodeInputs
 from hermes_core.encode.item_index import IndexReport
 from hermes_core.encode.params import EncodeParams
 from hermes_core.encode.training import TrainedTower
+from hermes_core.index.query_side import QuerySide
 
 
 def save_outputs(
@@ -29,7 +31,7 @@ def save_outputs(
     params: EncodeParams,
 ) -> dict[str, Path]:
     """Write ``embeddings.parquet`` and ``index/`` (``index.faiss``, ``rows.parquet``,
-    ``tower.pt``, ``manifest.json``) under ``folder`` (``data/encode``)."""
+    ``tower.pt``, ``query_side.npz``, ``manifest.json``) under ``folder`` (``data/encode``)."""
     from hermes_core.index.faiss_index import save_index
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -72,18 +74,33 @@ def save_outputs(
         "d_k": getattr(model, "d_k", params.fusion.d_k), "output_dim": model.output_dim,
         "state_dict": {key: value.cpu() for key, value in model.state_dict().items()},
     }, index_folder / "tower.pt")
+    query_side_of(model).save(index_folder / "query_side.npz")
     manifest = {
         "tower": tower.kind, "index_type": report.index_type, "knobs": report.knobs,
         "metric": "inner product", "n_rows": int(len(report.stacked.item_rows)),
         "dim": int(report.stacked.vectors.shape[1]),
-        "query": "tower.index_queries([text profile; image profile]) (see hermes_core.encode.profiles)",
+        "query": "tower.index_queries([text profile; image profile]) (see hermes_core.encode.profiles); "
+                 "query_side.npz holds it as arrays (hermes_core.index.query_side.QuerySide)",
         "rows": "rows.parquet maps each index row to its item_id and modality",
         "text_model": encoded.text_model_id, "image_model": encoded.image_model_id,
         "feature_centering": params.fusion.feature_centering,
     }
     (index_folder / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     return {"embeddings": embeddings_path, "index": index_folder / "index.faiss", "rows": index_folder / "rows.parquet",
-            "tower": index_folder / "tower.pt"}
+            "tower": index_folder / "tower.pt", "query_side": index_folder / "query_side.npz"}
+
+
+def query_side_of(model: FusionTower) -> QuerySide:
+    """The query side of an indexable tower as arrays (:class:`~hermes_core.index.query_side.QuerySide`):
+    its projection :math:`P` and, for the gated tower, its gate layer; ``index_queries`` of the two
+    agree (``tests/encode/test_query_side_export.py``)."""
+    projection = model.query_projection.weight.detach().cpu().double().numpy().T  # (d_q, D)
+    gate = getattr(model, "gate", None) if model.kind == "gated" else None
+    return QuerySide(
+        kind=model.kind, projection=projection, d_text=model.d_t, d_image=model.d_q - model.d_t,
+        gate_weight=None if gate is None else gate.weight.detach().cpu().double().numpy(),
+        gate_bias=None if gate is None else gate.bias.detach().cpu().double().numpy(),
+    )  # fmt: skip
 
 
 def load_tower(path: str | Path) -> FusionTower:

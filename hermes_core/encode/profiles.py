@@ -20,29 +20,6 @@ import numpy as np
 import pandas as pd
 
 
-def prepare_features(embeddings: np.ndarray, mask: np.ndarray, centre: bool = True) -> np.ndarray:
-    r"""Centre the present rows on their mean and L2-normalise them; missing rows stay zero.
-
-    :math:`x_i \leftarrow (x_i - \bar x) / \lVert x_i - \bar x\rVert` with :math:`\bar x` the mean
-    of the rows where ``mask`` is True. EfficientNet's pooled features are non-negative (ReLU6
-    averages), so without centring every pair of images has a cosine near 1; centring makes
-    the two modalities comparable inputs of the towers. ``centre=False`` only normalises.
-    """
-    features = np.asarray(embeddings, dtype=np.float32)
-    present = np.asarray(mask, dtype=bool)
-    if features.ndim != 2 or present.shape != (features.shape[0],):
-        raise ValueError(f"embeddings (n, d) and mask (n,) expected, got {features.shape} and {present.shape}")
-    result = np.zeros_like(features)
-    if not present.any():
-        return result
-    rows = features[present].astype(np.float64)
-    if centre:
-        rows = rows - rows.mean(axis=0, keepdims=True)
-    norms = np.linalg.norm(rows, axis=1, keepdims=True)
-    result[present] = (rows / np.maximum(norms, 1e-12)).astype(np.float32)
-    return result
-
-
 def unique_positives(positives: pd.DataFrame) -> pd.DataFrame:
     """One row per (user, item): a repeated click of the same item is one positive."""
     return (

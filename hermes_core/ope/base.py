@@ -115,6 +115,15 @@ class OffPolicyEstimator:
     name: ClassVar[str] = "estimator"
     uses_reward_model: ClassVar[bool] = False
 
+    @property
+    def unbiased_by_design(self) -> bool:
+        """Whether the estimator is unbiased (or, self-normalised, consistent) whatever the reward
+        model, given correct logging propensities and full support. Only then does an interval
+        that resamples rounds, with the reward model held fixed, cover the error of the estimate;
+        for the others (DM, clipped, switched or shrunk weights, a SLOPE choice) it covers the
+        sampling variance only, never the bias (:func:`interval_scope`)."""
+        return True
+
     def round_terms(self, inputs: OpeInputs) -> RoundTerms:
         """The per-round pieces of this estimator on validated inputs."""
         raise NotImplementedError
@@ -138,3 +147,15 @@ class OffPolicyEstimator:
     def estimate_policy_value(self, **arrays: Any) -> float:
         """The estimate :math:`\\hat V(\\pi_e)` (``arrays`` as in :meth:`round_terms_from_arrays`)."""
         return self.round_terms_from_arrays(**arrays).estimate()
+
+
+INTERVAL_SCOPES: dict[bool, str] = {True: "sampling error", False: "variance only"}
+"""What a round-resampling interval covers, by :attr:`OffPolicyEstimator.unbiased_by_design`."""
+
+
+def interval_scope(estimator: OffPolicyEstimator) -> str:
+    """``"sampling error"`` for an estimator unbiased by design, ``"variance only"`` otherwise:
+    its interval resamples rounds around a possibly biased centre (the reward model, the clipping
+    threshold or the SLOPE choice held fixed), so a bias of the estimate is never covered."""
+    return INTERVAL_SCOPES[estimator.unbiased_by_design]
+

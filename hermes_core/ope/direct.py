@@ -31,6 +31,10 @@ class DirectMethod(OffPolicyEstimator):
     name: ClassVar[str] = "dm"
     uses_reward_model: ClassVar[bool] = True
 
+    @property
+    def unbiased_by_design(self) -> bool:
+        return False  # as biased as the reward model
+
     def round_terms(self, inputs: OpeInputs) -> RoundTerms:
         value = inputs.model_value_of_target
         return RoundTerms(correction=value)

@@ -102,6 +102,10 @@ class ClippedDoublyRobust(OffPolicyEstimator):
         if not self.clip_lambda > 0:
             raise ValueError(f"clip_lambda must be > 0, got {self.clip_lambda!r}")
 
+    @property
+    def unbiased_by_design(self) -> bool:
+        return math.isinf(self.clip_lambda)
+
     def round_terms(self, inputs: OpeInputs) -> RoundTerms:
         direct = inputs.model_value_of_target
         if math.isinf(self.clip_lambda):
@@ -141,6 +145,10 @@ class SwitchDoublyRobust(OffPolicyEstimator):
         if not self.tau >= 0:
             raise ValueError(f"tau must be >= 0, got {self.tau!r}")
 
+    @property
+    def unbiased_by_design(self) -> bool:
+        return math.isinf(self.tau)
+
     def round_terms(self, inputs: OpeInputs) -> RoundTerms:
         keep = inputs.importance_weight <= self.tau
         return RoundTerms(
@@ -179,6 +187,10 @@ class DoublyRobustWithShrinkage(OffPolicyEstimator):
     def __post_init__(self) -> None:
         if not self.shrinkage_lambda >= 0:
             raise ValueError(f"shrinkage_lambda must be >= 0, got {self.shrinkage_lambda!r}")
+
+    @property
+    def unbiased_by_design(self) -> bool:
+        return math.isinf(self.shrinkage_lambda)
 
     def round_terms(self, inputs: OpeInputs) -> RoundTerms:
         direct = inputs.model_value_of_target

@@ -43,6 +43,10 @@ class InverseProbabilityWeighting(OffPolicyEstimator):
         if not self.clip_lambda > 0:
             raise ValueError(f"clip_lambda must be > 0, got {self.clip_lambda!r}")
 
+    @property
+    def unbiased_by_design(self) -> bool:
+        return math.isinf(self.clip_lambda)
+
     def round_terms(self, inputs: OpeInputs) -> RoundTerms:
         if math.isinf(self.clip_lambda):
             return RoundTerms(correction=inputs.weighted_reward)
@@ -108,6 +112,10 @@ class SubGaussianInverseProbabilityWeighting(OffPolicyEstimator):
     def __post_init__(self) -> None:
         if not 0.0 <= self.shrinkage_lambda <= 1.0:
             raise ValueError(f"shrinkage_lambda must lie in [0, 1], got {self.shrinkage_lambda!r}")
+
+    @property
+    def unbiased_by_design(self) -> bool:
+        return self.shrinkage_lambda == 0.0
 
     def round_terms(self, inputs: OpeInputs) -> RoundTerms:
         weight = inputs.importance_weight

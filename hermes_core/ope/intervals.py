@@ -86,6 +86,9 @@ def cluster_terms(terms: RoundTerms, groups: np.ndarray) -> RoundTerms:
             return None
         return np.bincount(inverse, weights=column, minlength=sizes.size) / sizes
 
+    grouped = getattr(terms, "grouped", None)
+    if grouped is not None:  # terms that carry more per-round arrays (a SLOPE selection)
+        return grouped(mean_by_group)
     return RoundTerms(
         correction=mean_by_group(terms.correction),
         direct=mean_by_group(terms.direct),

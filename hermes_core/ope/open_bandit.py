@@ -16,6 +16,17 @@ for every SLOPE-tuned estimator:
 Every mean over the runs comes with its Monte-Carlo standard error :math:`s / \\sqrt{n_\\text{runs}}`
 (:meth:`OpenBanditExperimentResult.summary`).
 
+Two protocols (``protocol``):
+
+- ``"hermes"`` (default): run ``r`` resamples with ``SeedSequence(seed).spawn(n_runs)[r]``, the
+  reward model is cross-fitted with folds of the *original* rows (copies of a round stay
+  together), item features one-hot, BTS's target its logged action share;
+- ``"obp"``: OBP 0.5's example detail for detail (:mod:`hermes_core.ope.obp_protocol`):
+  resample ``b`` from ``RandomState(b)``, KFold over the resampled rows, one logistic model per
+  position on label-encoded item features, BTS simulated from the production prior with
+  ``RandomState(seed)``, OBP's seven estimators (SLOPE-tuned Switch-DR and DRos named
+  ``switch-dr`` and ``dr-os``), to reproduce :data:`PUBLISHED_BTS_FROM_RANDOM_ALL`.
+
 The logs are read by :mod:`hermes_core.data.readers.open_bandit` (which only reads); BTS's
 action distribution comes from :mod:`hermes_core.ope.policies`.
 """
@@ -23,26 +34,31 @@ action distribution comes from :mod:`hermes_core.ope.policies`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from hermes_core.data.readers.open_bandit import OpenBanditLogs, read_open_bandit_logs
+from hermes_core.data.readers.open_bandit import PRIOR_FILE, OpenBanditLogs, read_open_bandit_logs
 from hermes_core.ope.base import OffPolicyEstimator
 from hermes_core.ope.importance_weighting import InverseProbabilityWeighting
 from hermes_core.ope.inputs import OpeInputs
+from hermes_core.ope.obp_protocol import OBP_N_SIM, obp_bts_action_dist, obp_example_estimators, obp_resampled_inputs
 from hermes_core.ope.policies import logged_action_share
 from hermes_core.ope.registry import OBP_TUNING_GRID, make_estimators, relative_estimation_error
 from hermes_core.ope.reward_model import (
+    DEFAULT_LOGISTIC_CV_FOLDS,
     PositionHandling,
     RewardModelName,
     assign_folds,
     cross_fitted_reward_model,
 )
 from hermes_core.ope.tuning import SlopeTuned, hyperparameter_value
+
+Protocol = Literal["hermes", "obp"]
+"""How the bootstrap runs are drawn and the reward model fitted (see the module docstring)."""
 
 PUBLISHED_BTS_FROM_RANDOM_ALL: dict[str, tuple[float, float]] = {
     "dm": (0.156876, 0.109898),
@@ -54,7 +70,9 @@ PUBLISHED_BTS_FROM_RANDOM_ALL: dict[str, tuple[float, float]] = {
     "dr-os": (0.159520, 0.109660),
 }
 """Relative estimation error (mean, std over bootstrap runs) of each estimator when evaluating
-Bernoulli TS from the uniform-random logs of the ``all`` campaign (small sample), as published."""
+Bernoulli TS from the uniform-random logs of the ``all`` campaign (small sample), as published.
+``protocol="obp"`` reproduces IPW and SNIPW to all six decimals and the others within a fraction
+of their Monte-Carlo standard error (``tests/ope/test_obp_parity.py``)."""
 
 PUBLISHED_SOURCE = (
     "st-tech/zr-obp, examples/obd/README.md: python evaluate_off_policy_estimators.py "
@@ -143,6 +161,7 @@ class OpenBanditExperimentResult:
     seed: int
     slope_choices: dict[str, np.ndarray] = field(default_factory=dict)  # name -> (n_runs,) chosen value
     largest_row: LargestRowInfluence | None = None  # IPW's largest round term on the full log
+    protocol: str = "hermes"  # "hermes" or "obp" (see the module docstring)
 
     @property
     def n_runs(self) -> int:
@@ -169,6 +188,50 @@ class OpenBanditExperimentResult:
         return counts
 
 
+def _checked_protocol(protocol: str, reward_model: str, position_handling: PositionHandling | None,
+                      include_affinity: bool = False) -> PositionHandling:  # fmt: skip
+    """The position handling a protocol runs with; ``ValueError`` for settings the OBP protocol
+    cannot honour (it fits OBP's logistic model per position on OBP's features)."""
+    if protocol == "hermes":
+        return "one-hot" if position_handling is None else position_handling
+    if protocol != "obp":
+        raise ValueError(f"protocol must be 'hermes' or 'obp', got {protocol!r}")
+    if reward_model != "logistic":
+        raise ValueError(f"protocol 'obp' reproduces OBP's logistic_regression base model: reward_model must be "
+                         f"'logistic', got {reward_model!r}")  # fmt: skip
+    if position_handling not in (None, "per-position"):
+        raise ValueError(f"protocol 'obp' fits one model per position as OBP's RegressionModel: position_handling "
+                         f"must be None or 'per-position', got {position_handling!r}")  # fmt: skip
+    if include_affinity:
+        raise ValueError("protocol 'obp' uses OBP's features, which leave out the user-item affinities: "
+                         "include_affinity must be False")  # fmt: skip
+    return "per-position"
+
+
+def _hermes_resampled_inputs(
+    logs: OpenBanditLogs, target: np.ndarray, *, n_runs: int, seed: int, reward_model: RewardModelName,
+    n_folds: int, position_handling: PositionHandling, cv_grid: Sequence[float] | None, cv_folds: int,
+) -> Iterator[OpeInputs]:  # fmt: skip
+    """Hermes's runs: resample ``r`` from ``SeedSequence(seed).spawn(n_runs)[r]``, folds of the
+    original rows (copies of a round share a fold, and the inner folds of ``"logistic-cv"``)."""
+    n = logs.n_rounds
+    for child in np.random.SeedSequence(seed).spawn(n_runs):
+        rng = np.random.default_rng(child)
+        rows = rng.integers(0, n, size=n)  # (n,) bootstrap resample of rounds
+        run_seed = int(rng.integers(2**31 - 1))
+        folds = assign_folds(n, n_folds, run_seed, groups=rows)
+        estimated_rewards = cross_fitted_reward_model(
+            logs.context[rows], logs.action[rows], logs.position[rows], logs.reward[rows],
+            n_actions=logs.n_actions, len_list=logs.len_list, action_context=logs.action_context, folds=folds,
+            model=reward_model, seed=run_seed, position_handling=position_handling, groups=rows, cv_grid=cv_grid,
+            cv_folds=cv_folds,
+        )  # fmt: skip
+        yield OpeInputs.from_arrays(
+            reward=logs.reward[rows], action=logs.action[rows], position=logs.position[rows], pscore=logs.pscore[rows],
+            action_dist=np.broadcast_to(target, (n, *target.shape)), estimated_rewards_by_reg_model=estimated_rewards,
+        )  # fmt: skip
+
+
 def relative_errors_over_bootstrap(
     logs: OpenBanditLogs,
     target_action_dist: np.ndarray,
@@ -178,8 +241,11 @@ def relative_errors_over_bootstrap(
     seed: int = 12345,
     reward_model: RewardModelName = "logistic",
     n_folds: int = 3,
-    position_handling: PositionHandling = "one-hot",
+    position_handling: PositionHandling | None = None,
     estimators: Mapping[str, OffPolicyEstimator] | None = None,
+    protocol: Protocol = "hermes",
+    cv_grid: Sequence[float] | None = None,
+    cv_folds: int = DEFAULT_LOGISTIC_CV_FOLDS,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Estimates, relative errors and SLOPE's choices (each name -> (n_runs,); the choices only
     for the :class:`~hermes_core.ope.tuning.SlopeTuned` estimators: the hyperparameter value
@@ -187,47 +253,42 @@ def relative_errors_over_bootstrap(
     (``target_action_dist`` (n_actions, len_list)) on ``n_runs`` bootstrap resamples of
     ``logs`` (OBP's ``sample_bootstrap_bandit_feedback``).
 
-    On each resample the reward model is cross-fitted with folds assigned to the *original*
-    rows, so the copies of one logged round never sit on both sides of a split. Run ``r`` draws
-    from ``numpy.random.SeedSequence(seed).spawn(n_runs)[r]``.
+    ``protocol="hermes"``: run ``r`` draws from ``numpy.random.SeedSequence(seed).spawn(n_runs)[r]``;
+    the reward model is cross-fitted with folds assigned to the *original* rows, so the copies of
+    one logged round never sit on both sides of a split; ``position_handling`` ``None`` means
+    ``"one-hot"``; default estimators :func:`~hermes_core.ope.registry.make_estimators` with
+    :data:`~hermes_core.ope.registry.OBP_TUNING_GRID`; ``cv_grid`` and ``cv_folds`` are the
+    :math:`C` values and inner folds of ``reward_model="logistic-cv"``.
+
+    ``protocol="obp"``: OBP's example (:func:`~hermes_core.ope.obp_protocol.obp_resampled_inputs`):
+    run ``b`` resamples with ``RandomState(b)``, ``seed`` is OBP's ``random_state`` (the KFold
+    shuffle), ``reward_model`` must be ``"logistic"`` and ``position_handling`` ``None`` or
+    ``"per-position"``; default estimators
+    :func:`~hermes_core.ope.obp_protocol.obp_example_estimators`. Read ``logs`` with
+    ``item_context_encoding="label"`` for OBP's item features.
     """
     if n_runs < 1:
         raise ValueError(f"n_runs must be >= 1, got {n_runs}")
-    chosen = make_estimators(tuning_grid=OBP_TUNING_GRID) if estimators is None else estimators
+    handling = _checked_protocol(protocol, reward_model, position_handling)
+    if estimators is not None:
+        chosen = estimators
+    else:
+        chosen = obp_example_estimators() if protocol == "obp" else make_estimators(tuning_grid=OBP_TUNING_GRID)
     target = np.asarray(target_action_dist, dtype=np.float64)
     if target.shape != (logs.n_actions, logs.len_list):
         raise ValueError(
             f"target_action_dist must have shape {(logs.n_actions, logs.len_list)}, got {target.shape}"
         )
-    n = logs.n_rounds
+    runs: Iterator[OpeInputs] = (
+        (obp_resampled_inputs(logs, target, run, random_state=seed, n_folds=n_folds) for run in range(n_runs))
+        if protocol == "obp"
+        else _hermes_resampled_inputs(logs, target, n_runs=n_runs, seed=seed, reward_model=reward_model,
+                                      n_folds=n_folds, position_handling=handling, cv_grid=cv_grid,
+                                      cv_folds=cv_folds)  # fmt: skip
+    )
     estimates = {name: np.empty(n_runs) for name in chosen}
     choices = {name: np.empty(n_runs) for name, estimator in chosen.items() if isinstance(estimator, SlopeTuned)}
-    for run, child in enumerate(np.random.SeedSequence(seed).spawn(n_runs)):
-        rng = np.random.default_rng(child)
-        rows = rng.integers(0, n, size=n)  # (n,) bootstrap resample of rounds
-        run_seed = int(rng.integers(2**31 - 1))
-        folds = assign_folds(n, n_folds, run_seed, groups=rows)
-        estimated_rewards = cross_fitted_reward_model(
-            logs.context[rows],
-            logs.action[rows],
-            logs.position[rows],
-            logs.reward[rows],
-            n_actions=logs.n_actions,
-            len_list=logs.len_list,
-            action_context=logs.action_context,
-            folds=folds,
-            model=reward_model,
-            seed=run_seed,
-            position_handling=position_handling,
-        )
-        inputs = OpeInputs.from_arrays(
-            reward=logs.reward[rows],
-            action=logs.action[rows],
-            position=logs.position[rows],
-            pscore=logs.pscore[rows],
-            action_dist=np.broadcast_to(target, (n, *target.shape)),
-            estimated_rewards_by_reg_model=estimated_rewards,
-        )
+    for run, inputs in enumerate(runs):
         for name, estimator in chosen.items():
             if isinstance(estimator, SlopeTuned):
                 selected, terms = estimator.choose(inputs)
@@ -247,24 +308,33 @@ def evaluate_random_from_bts(
     seed: int = 12345,
     reward_model: RewardModelName = "logistic",
     n_folds: int = 3,
-    position_handling: PositionHandling = "one-hot",
+    position_handling: PositionHandling | None = None,
     estimators: Mapping[str, OffPolicyEstimator] | None = None,
     include_affinity: bool = False,
+    protocol: Protocol = "hermes",
+    cv_grid: Sequence[float] | None = None,
+    cv_folds: int = DEFAULT_LOGISTIC_CV_FOLDS,
 ) -> OpenBanditExperimentResult:
     """Experiment 1: evaluate the uniform random policy (:math:`\\pi(a \\mid k) = 1/n_{items}`)
     on the Bernoulli TS logs; the truth is the click rate of the random logs (on-policy, OBP's
-    ``calc_on_policy_policy_value_estimate``): 38 / 10,000 in the ``all`` sample."""
-    bts = read_open_bandit_logs(root, "bts", campaign, include_affinity=include_affinity)
+    ``calc_on_policy_policy_value_estimate``): 38 / 10,000 in the ``all`` sample.
+    ``protocol``, ``cv_grid``, ``cv_folds``: see :func:`relative_errors_over_bootstrap` (``"obp"``
+    reads OBP's label-encoded item features)."""
+    _checked_protocol(protocol, reward_model, position_handling, include_affinity)
+    encoding = "label" if protocol == "obp" else "one-hot"
+    bts = read_open_bandit_logs(root, "bts", campaign, include_affinity=include_affinity,
+                                item_context_encoding=encoding)  # fmt: skip
     random = read_open_bandit_logs(root, "random", campaign)
     truth = float(random.reward.mean())
     target = np.full((bts.n_actions, bts.len_list), 1.0 / bts.n_actions)
     estimates, errors, choices = relative_errors_over_bootstrap(
         bts, target, truth, n_runs=n_runs, seed=seed, reward_model=reward_model,
-        n_folds=n_folds, position_handling=position_handling, estimators=estimators,
+        n_folds=n_folds, position_handling=position_handling, estimators=estimators, protocol=protocol,
+        cv_grid=cv_grid, cv_folds=cv_folds,
     )  # fmt: skip
     return OpenBanditExperimentResult(
         "random-from-bts", campaign, "random", "bts", truth, estimates, errors,
-        reward_model, n_folds, seed, choices,
+        reward_model, n_folds, seed, choices, protocol=protocol,
     )  # fmt: skip
 
 
@@ -276,34 +346,49 @@ def evaluate_bts_from_random(
     seed: int = 12345,
     reward_model: RewardModelName = "logistic",
     n_folds: int = 3,
-    position_handling: PositionHandling = "one-hot",
+    position_handling: PositionHandling | None = None,
     estimators: Mapping[str, OffPolicyEstimator] | None = None,
     include_affinity: bool = False,
     bts_action_dist: np.ndarray | None = None,
+    protocol: Protocol = "hermes",
+    bts_prior: Path | str | None = None,
+    n_sim_bts: int = OBP_N_SIM,
+    cv_grid: Sequence[float] | None = None,
+    cv_folds: int = DEFAULT_LOGISTIC_CV_FOLDS,
 ) -> OpenBanditExperimentResult:
     """Experiment 2 (the published one, :data:`PUBLISHED_BTS_FROM_RANDOM_ALL`): evaluate
     Bernoulli TS on the uniform random logs; the truth is the click rate of the BTS logs
     (42 / 10,000 in the ``all`` sample).
 
-    BTS's action distribution defaults to :func:`~hermes_core.ope.policies.logged_action_share` of its own logs;
-    ``bts_action_dist`` (n_items, 3) overrides it, e.g. with :func:`~hermes_core.ope.policies.bernoulli_ts_action_dist`
-    of OBP's production prior, which is what the published run used. ``largest_row`` is
-    :func:`largest_row_influence` on the full random log.
+    BTS's action distribution (n_items, 3): ``bts_action_dist`` when given; otherwise, with
+    ``protocol="hermes"``, :func:`~hermes_core.ope.policies.logged_action_share` of its own logs,
+    and with ``protocol="obp"`` OBP's simulation of the production prior
+    (:func:`~hermes_core.ope.obp_protocol.obp_bts_action_dist`: ``bts_prior``, default
+    ``<root>/prior_bts.yaml``, ``n_sim_bts`` draws from ``RandomState(seed)``), which is what
+    the published run used. ``protocol``, ``cv_grid``, ``cv_folds``: see
+    :func:`relative_errors_over_bootstrap`.
+    ``largest_row`` is :func:`largest_row_influence` on the full random log.
     """
-    random = read_open_bandit_logs(root, "random", campaign, include_affinity=include_affinity)
+    _checked_protocol(protocol, reward_model, position_handling, include_affinity)
+    encoding = "label" if protocol == "obp" else "one-hot"
+    random = read_open_bandit_logs(root, "random", campaign, include_affinity=include_affinity,
+                                   item_context_encoding=encoding)  # fmt: skip
     bts = read_open_bandit_logs(root, "bts", campaign)
     truth = float(bts.reward.mean())
-    target = (
-        logged_action_share(bts.action, bts.position, bts.n_actions, bts.len_list)
-        if bts_action_dist is None
-        else np.asarray(bts_action_dist, dtype=np.float64)
-    )
+    if bts_action_dist is not None:
+        target = np.asarray(bts_action_dist, dtype=np.float64)
+    elif protocol == "obp":
+        prior = Path(root) / PRIOR_FILE if bts_prior is None else bts_prior
+        target = obp_bts_action_dist(prior, campaign, random.n_actions, random.len_list, n_sim_bts, seed)
+    else:
+        target = logged_action_share(bts.action, bts.position, bts.n_actions, bts.len_list)
     estimates, errors, choices = relative_errors_over_bootstrap(
         random, target, truth, n_runs=n_runs, seed=seed, reward_model=reward_model,
-        n_folds=n_folds, position_handling=position_handling, estimators=estimators,
+        n_folds=n_folds, position_handling=position_handling, estimators=estimators, protocol=protocol,
+        cv_grid=cv_grid, cv_folds=cv_folds,
     )  # fmt: skip
     largest = largest_row_influence(random.reward, random.action, random.position, random.pscore, target, truth)
     return OpenBanditExperimentResult(
         "bts-from-random", campaign, "bts", "random", truth, estimates, errors,
-        reward_model, n_folds, seed, choices, largest,
+        reward_model, n_folds, seed, choices, largest, protocol,
     )  # fmt: skip

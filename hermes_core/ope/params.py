@@ -50,9 +50,13 @@ class OpeIntervalParams(StrictModel):
 class OpeEstimatorParams(StrictModel):
     """``ope.estimators``: the estimators' hyperparameters and their reward model."""
 
-    reward_model: Literal["logistic", "lightgbm"] = "logistic"
+    reward_model: Literal["logistic", "logistic-cv", "lightgbm"] = "logistic-cv"
+    # the inverse regularisation C that "logistic-cv" compares by cross-validated log-loss inside each training fold
+    reward_model_cv_grid: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 0.1, 1.0, 10.0, 100.0)
+    reward_model_cv_folds: int = Field(3, ge=2, le=10)
     n_folds: int = Field(3, ge=2, le=20)
     position_handling: Literal["one-hot", "per-position"] = "one-hot"
+    calibration_bins: int = Field(10, ge=2, le=100)
     ipw_clip_lambda: float | None = Field(None, gt=0.0, le=1e9)
     switch_tau: float = Field(5.0, gt=0.0, le=1e9)
     dros_lambda: float = Field(100.0, ge=0.0, le=1e9)
@@ -72,6 +76,14 @@ class OpeEstimatorParams(StrictModel):
     @classmethod
     def _positive_finite_grid(cls, values: str | tuple[float, ...]) -> str | tuple[float, ...]:
         return values if isinstance(values, str) else _positive_finite(values)
+
+    @field_validator("reward_model_cv_grid")
+    @classmethod
+    def _positive_cv_grid(cls, values: tuple[float, ...]) -> tuple[float, ...]:
+        values = _positive_finite(values)
+        if len(values) < 2 or list(values) != sorted(set(values)):
+            raise ValueError(f"reward_model_cv_grid needs 2 or more strictly increasing values, got {values}")
+        return values
 
     @field_validator("tuning_small_values")
     @classmethod
@@ -150,6 +162,25 @@ class OpeWorldParams(StrictModel):
         return ("uniform", "logging", "greedy-true", *softmax)
 
 
+class OpeSlateParams(StrictModel):
+    """``ope.slate``: slate estimators on fresh world logs under each click model
+    (:mod:`hermes_core.ope.slate_study`)."""
+
+    click_models: tuple[Literal["position-based", "cascade"], ...] = ("position-based", "cascade")
+    n_logs: int = Field(8, ge=1, le=1000)
+    n_requests: int = Field(2000, ge=50, le=1_000_000)
+    truth_samples: int = Field(100, ge=2, le=100_000)
+    # logging slates per request of the oracle bias check (expected clicks, first log, main target); 0 = none
+    expected_samples: int = Field(20, ge=0, le=10_000)
+
+    @field_validator("click_models")
+    @classmethod
+    def _distinct_models(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        if not values or len(set(values)) != len(values):
+            raise ValueError(f"click_models must name 1 or 2 distinct click models, got {values}")
+        return values
+
+
 class OpeGateParams(StrictModel):
     """``ope.gate``: the champion/challenger gate on shadow-mode logs (:mod:`hermes_core.ope.shadow`)."""
 
@@ -157,6 +188,9 @@ class OpeGateParams(StrictModel):
     method: Literal["bootstrap", "normal"] = "bootstrap"
     challenger_temperature: float = Field(0.5, gt=0.0, le=1e3)
     shadow_batch_size: int = Field(1000, ge=1, le=1_000_000)
+    error_rate_logs: int = Field(100, ge=1, le=10_000)
+    error_rate_requests: int = Field(1000, ge=50, le=1_000_000)
+    error_rate_relative_uplift: float = Field(0.05, gt=0.0, lt=1.0)
 
     @property
     def main_challenger(self) -> str:
@@ -179,6 +213,15 @@ class OpenBanditParams(StrictModel):
     # a path to OBP's obp/policy/conf/prior_bts.yaml simulates BTS from that prior, as published.
     bts_prior_yaml: str | None = None
     n_sim_bts: int = Field(1_000_000, ge=1000, le=10_000_000)
+    # "hermes": SeedSequence resamples, the stage's reward model, BTS as configured above; "obp": OBP 0.5's example
+    # exactly (RandomState(b) resamples, per-position logistic C=100 on label-encoded item features, KFold folds,
+    # Bernoulli TS simulated from prior_bts.yaml with RandomState(obp_random_state), OBP's seven estimators).
+    protocol: Literal["hermes", "obp"] = "hermes"
+    # The item feature whose value is an item's category for MIPS (experiment 2, hermes protocol).
+    mips_item_feature: Literal["item_feature_1", "item_feature_2", "item_feature_3"] = "item_feature_1"
+    # Runs of the OBP-protocol parity table shown beside the main one (0: none); 30 = the published table's.
+    parity_runs: int = Field(30, ge=0, le=1000)
+    obp_random_state: int = Field(12345, ge=0)
 
 
 class OpeParams(StrictModel):
@@ -188,5 +231,6 @@ class OpeParams(StrictModel):
     intervals: OpeIntervalParams = OpeIntervalParams()
     estimators: OpeEstimatorParams = OpeEstimatorParams()
     world: OpeWorldParams = OpeWorldParams()
+    slate: OpeSlateParams = OpeSlateParams()
     gate: OpeGateParams = OpeGateParams()
     obd: OpenBanditParams = OpenBanditParams()

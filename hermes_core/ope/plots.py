@@ -8,10 +8,16 @@ per plotted bar, point or cell, which the notebook saves beside the PNG with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import asdict
+
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+
+from hermes_core.ope.calibration import CalibrationReport
 
 COLOURS: dict[str, str] = {
     "dm": "#7f7f7f", "ipw": "#b5543c", "snipw": "#e08a3c", "dr": "#3c6fb5", "sndr": "#6fa3e0",
@@ -44,20 +50,36 @@ def world_errors(table: pd.DataFrame, target: str, ci_level: float) -> tuple[Fig
     return fig, data.assign(target=target)
 
 
-def coverage_heatmap(coverage: pd.DataFrame, ci_level: float) -> tuple[Figure, pd.DataFrame]:
-    """Coverage (target x estimator) as a heat map, annotated. Data: one row per cell
-    (``target``, ``estimator``, ``coverage``), targets in the rows' order."""
-    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * coverage.shape[1], 0.9 + 0.42 * coverage.shape[0]))
+VARIANCE_ONLY_MARK = "†"
+"""Marks an estimator whose interval covers the sampling variance only (not its bias)."""
+
+
+def coverage_heatmap(coverage: pd.DataFrame, ci_level: float,
+                     scopes: Mapping[str, str] | None = None) -> tuple[Figure, pd.DataFrame]:
+    """Coverage (target x estimator) as a heat map, annotated; with ``scopes`` (estimator ->
+    :func:`~hermes_core.ope.base.interval_scope`), estimators whose interval is variance-only get
+    :data:`VARIANCE_ONLY_MARK` and the figure says what it means. Data: one row per cell
+    (``target``, ``estimator``, ``coverage``, and ``interval_scope`` with ``scopes``), targets in
+    the rows' order."""
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * coverage.shape[1], 1.2 + 0.42 * coverage.shape[0]))
     image = ax.imshow(coverage.to_numpy(dtype=float), vmin=0, vmax=1, cmap="RdYlGn", aspect="auto")
-    ax.set_xticks(range(coverage.shape[1]), coverage.columns, rotation=35, ha="right")
+    scopes = dict(scopes or {})
+    labels = [f"{name} {VARIANCE_ONLY_MARK}" if scopes.get(name) == "variance only" else name
+              for name in coverage.columns]  # fmt: skip
+    ax.set_xticks(range(coverage.shape[1]), labels, rotation=35, ha="right")
+    if any(scope == "variance only" for scope in scopes.values()):
+        fig.text(0.01, 0.005, f"{VARIANCE_ONLY_MARK} interval covers the sampling variance only: the reward model, "
+                 "threshold or SLOPE choice is held fixed, so a bias is never covered", fontsize=7)
     ax.set_yticks(range(coverage.shape[0]), coverage.index)
     for (i, j), value in np.ndenumerate(coverage.to_numpy(dtype=float)):
         ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
     fig.colorbar(image, ax=ax, label=f"share of logs whose {ci_level:.0%} interval holds V")
     ax.set_title("Interval coverage of the true value, by target and estimator")
     fig.tight_layout()
-    cells = coverage.rename_axis(index="target", columns="estimator").stack().rename("coverage")
-    return fig, cells.reset_index()
+    cells = coverage.rename_axis(index="target", columns="estimator").stack().rename("coverage").reset_index()
+    if scopes:
+        cells["interval_scope"] = cells["estimator"].map(scopes)
+    return fig, cells
 
 
 def error_vs_divergence(sweep: pd.DataFrame, estimators: tuple[str, ...]) -> tuple[Figure, pd.DataFrame]:
@@ -179,3 +201,78 @@ def gate_intervals(table: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
                          "decision": table["decision"].to_numpy(),
                          "interval_holds_truth": holds.to_numpy()})  # fmt: skip
     return fig, data
+
+
+SLATE_COLOURS: dict[str, str] = {"iips": "#b5543c", "rips": "#3c6fb5", "cascade-dr": "#3c9a5f", "sips": "#8c5fb5",
+                                 "pi": "#7f7f7f"}  # fmt: skip
+
+
+def slate_errors(summary: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
+    """Relative RMSE of every slate estimator against how far the target is from the logging policy
+    (mean KL of the position marginals), one panel per click model; ``summary`` is
+    :meth:`~hermes_core.ope.slate_study.SlateStudy.summary`. Data: one row per (click model,
+    target, estimator) with ``kl``, ``relative_rmse``, ``bias`` and ``coverage``."""
+    models = list(dict.fromkeys(summary.index.get_level_values("click_model")))
+    fig, axes = plt.subplots(1, len(models), figsize=(5.2 * len(models), 3.8), sharey=True, squeeze=False)
+    for ax, model in zip(axes[0], models):
+        part = summary.xs(model, level="click_model")
+        for estimator in dict.fromkeys(part.index.get_level_values("estimator")):
+            rows = part.xs(estimator, level="estimator").sort_values("kl")
+            ax.plot(rows["kl"], rows["relative_rmse"], "o-", label=estimator, color=SLATE_COLOURS.get(estimator))
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        for axis in (ax.xaxis, ax.yaxis):  # plain numbers, no crowded minor labels
+            axis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+            axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xlabel("mean KL(target ‖ logging) of the position marginals")
+        ax.set_title(f"{model} clicks")
+    axes[0][0].set_ylabel("RMSE / true value")
+    axes[0][-1].legend(fontsize=8)
+    fig.suptitle("Slate estimators on fresh world logs: error as the target moves away from the logging policy")
+    fig.tight_layout()
+    data = summary[["kl", "relative_rmse", "bias", "coverage"]].reset_index()
+    return fig, data
+
+
+def gate_error_rates(summary: pd.DataFrame) -> tuple[Figure, pd.DataFrame]:
+    """Promote rate of each challenger over many logs with its Wilson 95% interval, beside the
+    true uplift; ``summary`` is :meth:`~hermes_core.ope.gate_error_rates.GateErrorRates.summary`.
+    Data: one row per challenger with ``true_uplift_mean``, ``promote_rate`` and its bounds."""
+    fig, ax = plt.subplots(figsize=(7.5, 0.9 + 0.55 * len(summary)))
+    y = np.arange(len(summary))
+    rate = summary["promote_rate"].astype(float)
+    low, high = summary["promote_rate_low"].astype(float), summary["promote_rate_high"].astype(float)
+    ax.errorbar(rate, y, xerr=[rate - low, high - rate], fmt="o", color="#3c6fb5", capsize=4,
+                label="share of logs promoted (Wilson 95%)")  # fmt: skip
+    ax.set_yticks(y, [f"{name}\nΔ = {uplift:+.4f}" for name, uplift in
+                      zip(summary.index, summary["true_uplift_mean"].astype(float))])  # fmt: skip
+    if "one_sided_level" in summary:
+        ax.axvline(float(summary["one_sided_level"].iloc[0]), color="#b5543c", lw=1, ls="--",
+                   label="one-sided level: the most a not-better challenger may be promoted")  # fmt: skip
+    ax.set_xlim(-0.02, 1.02)
+    ax.set_ylim(-0.6, len(summary) - 0.4 + 0.6)
+    ax.set_xlabel("promote rate over independent logs")
+    ax.set_title("The gate's decisions over many logs (Δ: mean true uplift)")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    data = summary[["true_uplift_mean", "promote_rate", "promote_rate_low", "promote_rate_high"]]
+    return fig, data.rename_axis("challenger").reset_index()
+
+
+def reliability(report: CalibrationReport, title: str) -> tuple[Figure, pd.DataFrame]:
+    """Reliability diagram of a reward model: per equal-count bin, the mean prediction against the
+    observed click rate (the diagonal is perfect calibration), the constant click rate as a
+    horizontal line. Data: one row per bin with ``count``, ``mean_predicted``, ``observed_rate``."""
+    bins = pd.DataFrame([asdict(bin_) for bin_ in report.bins])
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    top = float(max(bins["mean_predicted"].max(), bins["observed_rate"].max())) * 1.1 or 1.0
+    ax.plot([0, top], [0, top], color="#999999", lw=1, label="perfect calibration")
+    ax.axhline(report.base_rate, color="#b5543c", lw=1, ls="--", label=f"constant click rate {report.base_rate:.4f}")
+    ax.plot(bins["mean_predicted"], bins["observed_rate"], "o-", color="#3c6fb5", label="equal-count bins")
+    ax.set_xlabel("mean predicted click probability")
+    ax.set_ylabel("observed click rate")
+    ax.set_title(f"{title}\nECE {report.expected_calibration_error:.4f}, log-loss skill {report.log_loss_skill:+.3f}",
+                 fontsize=9)  # fmt: skip
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig, bins[["count", "mean_predicted", "observed_rate"]].rename_axis("bin").reset_index()

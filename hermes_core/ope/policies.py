@@ -5,7 +5,8 @@ every action at every slot (:mod:`hermes_core.ope.inputs`). Two kinds here:
 
 - **context-free** distributions (n_actions, len_list) of the Open Bandit experiments
   (:mod:`hermes_core.ope.open_bandit`): a logging policy's :func:`logged_action_share` and
-  Bernoulli Thompson sampling simulated from its Beta posteriors (:func:`bernoulli_ts_action_dist`);
+  Bernoulli Thompson sampling simulated from its Beta posteriors (:func:`bernoulli_ts_action_dist`,
+  and :func:`obp_bernoulli_ts_action_dist`, draw for draw OBP's simulation);
 - **scoring policies** on the synthetic world (:class:`ScoringPolicy`): a scorer gives every
   candidate of a request a score and Plackett-Luce ranks them at a temperature, with exact
   marginals; the shadow-mode challengers (:mod:`hermes_core.ope.shadow`) are of this kind.
@@ -77,6 +78,57 @@ def bernoulli_ts_action_dist(
         theta = rng.beta(alpha, beta, size=(rows, n_actions))  # (rows, n_actions)
         top = np.argsort(-theta, axis=1, kind="stable")[:, :len_list]  # (rows, len_list)
         np.add.at(counts, (top, slots[:rows]), 1.0)
+    return counts / n_sim
+
+
+def obp_bernoulli_ts_action_dist(
+    alpha: np.ndarray,
+    beta: np.ndarray,
+    len_list: int = LEN_LIST,
+    n_sim: int = 1_000_000,
+    random_state: int = 12345,
+    chunk: int = 20_000,
+) -> np.ndarray:
+    """Bernoulli TS's action distribution (n_actions, len_list) exactly as OBP 0.5's
+    ``BernoulliTS(n_actions, len_list, random_state=random_state, is_zozotown_prior=True,
+    campaign=...).compute_batch_action_dist(n_sim=n_sim)[0]`` computes it from the prior
+    (``alpha``, ``beta``):
+
+    .. math:: \\hat\\pi(a \\mid k) = \\frac{1}{S} \\sum_{s=1}^{S}
+        \\mathbb{1}\\{\\mathrm{rank}_k(\\theta^{(s)}) = a\\},
+        \\qquad \\theta^{(s)}_a \\sim \\mathrm{Beta}(\\alpha_a, \\beta_a),
+
+    where :math:`\\mathrm{rank}_k` is the action at place :math:`k` of ``theta.argsort()[::-1]``
+    (largest first). Draw :math:`s` uses the same numbers as OBP's :math:`s`-th
+    ``select_action()``: one ``numpy.random.RandomState(random_state)`` (scikit-learn's
+    ``check_random_state``) whose ``beta(alpha, beta)`` draws one item after the other; drawing
+    ``chunk`` rounds of all items at once continues that one stream, so the frequencies are
+    OBP's number for number (OBP's reward and action counts are 0 before any update, so the
+    Beta parameters are the prior's).
+
+    References
+    ----------
+    st-tech/zr-obp: ``obp/policy/contextfree.py`` (``BernoulliTS.select_action``,
+    ``compute_batch_action_dist``), ``obp/policy/base.py`` (``random_ = check_random_state``),
+    ``examples/obd/evaluate_off_policy_estimators.py`` (``random_state=12345``,
+    ``n_sim_to_compute_action_dist=1000000``).
+    """
+    alpha = np.asarray(alpha, dtype=np.float64)
+    beta = np.asarray(beta, dtype=np.float64)
+    if alpha.shape != beta.shape or alpha.ndim != 1 or (alpha <= 0).any() or (beta <= 0).any():
+        raise ValueError("alpha and beta must be positive 1-D arrays of equal length")
+    if not 1 <= len_list <= alpha.shape[0]:
+        raise ValueError(f"len_list must lie in [1, {alpha.shape[0]}], got {len_list}")
+    if n_sim < 1 or chunk < 1:
+        raise ValueError(f"n_sim and chunk must be >= 1, got {n_sim} and {chunk}")
+    n_actions = alpha.shape[0]
+    stream = np.random.RandomState(random_state)
+    counts = np.zeros((n_actions, len_list))
+    for start in range(0, n_sim, chunk):
+        rows = min(chunk, n_sim - start)
+        theta = stream.beta(alpha, beta, size=(rows, n_actions))  # (rows, n_actions)
+        ranked = np.argsort(theta, axis=1)[:, ::-1][:, :len_list]  # (rows, len_list), as argsort()[::-1]
+        np.add.at(counts, (ranked, np.broadcast_to(np.arange(len_list), ranked.shape)), 1.0)
     return counts / n_sim
 
 

@@ -6,7 +6,11 @@
 3. :func:`locate_obd`, then :func:`run_obd_experiments` and :func:`obd_note`: OBP's two
    published Open Bandit experiments (:mod:`hermes_core.ope.open_bandit`), or
    :func:`obd_skip_note` when ``ope.obd.enabled`` is false;
-4. :func:`run_gate`: shadow mode and the champion/challenger gate (:mod:`hermes_core.ope.shadow`).
+4. :func:`run_slate_study`: the slate estimators on fresh world logs under the position-based and
+   the cascade click model (:mod:`hermes_core.ope.slate_study`);
+5. :func:`run_gate`: shadow mode and the champion/challenger gate (:mod:`hermes_core.ope.shadow`),
+   then :func:`run_gate_errors`: the same gate's error rates over many independent logs
+   (:mod:`hermes_core.ope.gate_error_rates`).
 
 The notebook then shows :mod:`hermes_core.ope.tables` and :mod:`hermes_core.ope.plots`, writes
 :mod:`hermes_core.ope.metrics` from an :class:`~hermes_core.ope.metrics.OpeResults`, and states
@@ -20,6 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
+from hermes_core.data.readers.open_bandit import read_item_context, read_open_bandit_logs
+from hermes_core.ope.base import OffPolicyEstimator
+from hermes_core.ope.marginalized import LoggedPolicyMIPS, LoggedPolicySelfNormalizedMIPS
+from hermes_core.ope.calibration import CalibrationReport, reward_model_calibration
+from hermes_core.ope.reward_model import RewardModelCrossFit, cross_fit_reward_model
 from hermes_core.ope.open_bandit import (
     OpenBanditExperimentResult,
     evaluate_bts_from_random,
@@ -29,7 +38,9 @@ from hermes_core.ope.params import OpeParams
 from hermes_core.ope.policies import bernoulli_ts_action_dist, learned_policy, softmax_true_policy, uniform_policy
 from hermes_core.ope.registry import configured_estimators
 from hermes_core.ope.shadow import GateRun, gate_on_shadow_log, requests_of, run_shadow_mode
-from hermes_core.ope.world_experiments import fit_world_log, resample_seeds, run_world_study
+from hermes_core.ope.gate_error_rates import GateErrorRates, run_gate_error_rates
+from hermes_core.ope.slate_study import run_slate_study
+from hermes_core.ope.world_experiments import fit_configured_world_log, resample_seeds, run_world_study
 from hermes_core.workspace import SHARED_DATA_ENV, MissingDataError, Workspace, resolve_project_path, shared_dataset_dir
 from hermes_core.world.policies import resimulate
 from hermes_core.world.world import World
@@ -40,8 +51,12 @@ __all__ = [
     "locate_obd",
     "obd_skip_note",
     "run_obd_experiments",
+    "run_obd_parity",
+    "obd_reward_model_fit",
     "obd_note",
+    "run_slate_study",
     "run_gate",
+    "run_gate_errors",
 ]
 
 OBD_FOLDER = "open_bandit_dataset"
@@ -144,24 +159,81 @@ def bts_target_label(params: OpeParams) -> str:
 
 
 def run_obd_experiments(params: OpeParams, root: Path) -> dict[str, OpenBanditExperimentResult]:
-    """Experiments 1 and 2 of :mod:`hermes_core.ope.open_bandit` with the stage's estimators
-    (:func:`~hermes_core.ope.registry.configured_estimators`), reward model, folds and
-    ``ope.obd`` settings (``n_bootstrap`` runs, campaign, affinity features, BTS's target)."""
+    """Experiments 1 and 2 of :mod:`hermes_core.ope.open_bandit` under ``ope.obd.protocol``.
+
+    ``hermes``: the stage's estimators (:func:`~hermes_core.ope.registry.configured_estimators`),
+    reward model (``logistic-cv`` with its grid and inner folds), folds and ``ope.obd`` settings
+    (``n_bootstrap`` runs, campaign, affinity features, BTS's target). ``obp``: OBP 0.5's example
+    exactly (:mod:`hermes_core.ope.obp_protocol`), with ``ope.obd.obp_random_state``."""
+    if params.obd.protocol == "obp":
+        return {"random-from-bts": evaluate_random_from_bts(root, params.obd.campaign, n_runs=params.obd.n_bootstrap,
+                                                            seed=params.obd.obp_random_state, protocol="obp"),
+                "bts-from-random": run_obd_parity(params, root, params.obd.n_bootstrap)}  # fmt: skip
     common = dict(
         n_runs=params.obd.n_bootstrap, seed=params.seed, reward_model=params.estimators.reward_model,
         n_folds=params.estimators.n_folds, position_handling=params.estimators.position_handling,
         estimators=configured_estimators(params.estimators), include_affinity=params.obd.include_affinity_features,
+        cv_grid=params.estimators.reward_model_cv_grid, cv_folds=params.estimators.reward_model_cv_folds,
     )  # fmt: skip
+    experiment_2 = dict(common, estimators={**common["estimators"], **mips_estimators(params, root)})
     return {
         "random-from-bts": evaluate_random_from_bts(root, params.obd.campaign, **common),
         "bts-from-random": evaluate_bts_from_random(root, params.obd.campaign, bts_action_dist=bts_target(params),
-                                                    **common),  # fmt: skip
+                                                    **experiment_2),  # fmt: skip
     }
+
+
+def mips_estimators(params: OpeParams, root: Path) -> dict[str, OffPolicyEstimator]:
+    """MIPS and its self-normalised form for experiment 2 (BTS on the uniform-random logs, whose
+    behaviour policy is known: every item with probability :math:`1/n_{items}` at every slot),
+    each item's category being its ``ope.obd.mips_item_feature`` in ``item_context.csv``."""
+    labels, names = read_item_context(root / "random" / params.obd.campaign / "item_context.csv", encoding="label")
+    category = tuple(int(c) for c in labels[:, names.index(params.obd.mips_item_feature)])
+    n_items, len_list = len(category), 3
+    behaviour = np.full((n_items, len_list), 1.0 / n_items)
+    return {"mips": LoggedPolicyMIPS(action_category=category, behaviour=behaviour),
+            "snmips": LoggedPolicySelfNormalizedMIPS(action_category=category, behaviour=behaviour)}
+
+
+def run_obd_parity(params: OpeParams, root: Path, n_runs: int | None = None) -> OpenBanditExperimentResult | None:
+    """Experiment 2 under OBP's own protocol (``protocol="obp"``: its resampling stream, its
+    Bernoulli TS simulated from ``prior_bts.yaml`` with ``ope.obd.obp_random_state``, its reward
+    model and its seven estimators) over ``ope.obd.parity_runs`` runs, the published table's
+    setting at 30; ``None`` when ``parity_runs`` is 0."""
+    runs = params.obd.parity_runs if n_runs is None else n_runs
+    if runs == 0:
+        return None
+    prior = None if params.obd.bts_prior_yaml is None else resolve_project_path(params.obd.bts_prior_yaml)
+    return evaluate_bts_from_random(root, params.obd.campaign, n_runs=runs, seed=params.obd.obp_random_state,
+                                    protocol="obp", bts_prior=prior, n_sim_bts=params.obd.n_sim_bts)  # fmt: skip
+
+
+def obd_reward_model_fit(params: OpeParams, root: Path) -> tuple[RewardModelCrossFit, CalibrationReport]:
+    """The stage's reward model cross-fitted once on the full uniform-random log of
+    ``ope.obd.campaign`` (folds seeded by ``ope.seed``): the :math:`C` of each fold's model and the
+    calibration of its predictions at the logged (round, item, position)."""
+    logs = read_open_bandit_logs(root, "random", params.obd.campaign,
+                                 include_affinity=params.obd.include_affinity_features)  # fmt: skip
+    estimators = params.estimators
+    fit = cross_fit_reward_model(
+        logs.context, logs.action, logs.position, logs.reward, n_actions=logs.n_actions, len_list=logs.len_list,
+        action_context=logs.action_context, n_folds=estimators.n_folds, model=estimators.reward_model,
+        seed=params.seed, position_handling=estimators.position_handling, cv_grid=estimators.reward_model_cv_grid,
+        cv_folds=estimators.reward_model_cv_folds,
+    )  # fmt: skip
+    report = reward_model_calibration(fit.estimated_rewards, logs.action, logs.position, logs.reward,
+                                      estimators.calibration_bins)  # fmt: skip
+    return fit, report
 
 
 def obd_note(params: OpeParams) -> str:
     """The sentence on the Open Bandit run that goes to the notebook and the diagnostics."""
-    return f"campaign {params.obd.campaign}; BTS action distribution: {bts_target_label(params)}"
+    if params.obd.protocol == "obp":
+        return (f"campaign {params.obd.campaign}; protocol obp: OBP 0.5's example exactly (RandomState(b) resamples, "
+                f"Bernoulli TS simulated from prior_bts.yaml with random_state {params.obd.obp_random_state}, "
+                "per-position logistic C=100 on label-encoded item features, OBP's seven estimators)")
+    return (f"campaign {params.obd.campaign}; protocol hermes; reward model {params.estimators.reward_model}; "
+            f"BTS action distribution: {bts_target_label(params)}")
 
 
 # ----------------------------------------------------------------------------- 4 · the gate
@@ -174,10 +246,7 @@ def run_gate(world: World, params: OpeParams) -> GateRun:
     n_requests = params.world.n_requests or world.params.n_requests
     seed = resample_seeds(params.seed + 1, 1)[0]
     logs = resimulate(world, seed, n_requests)
-    estimators = params.estimators
-    world_log = fit_world_log(world, logs, n_folds=estimators.n_folds, seed=seed, reward_model=estimators.reward_model,
-                              position_handling=estimators.position_handling,
-                              max_chunk_elements=estimators.max_chunk_elements)  # fmt: skip
+    world_log = fit_configured_world_log(world, logs, params, seed)
     train = requests_of(world.logs, np.arange(min(n_requests, world.logs.slate.shape[0])))
     temperature = params.gate.challenger_temperature
     challengers = [softmax_true_policy(temperature), uniform_policy(),
@@ -188,3 +257,14 @@ def run_gate(world: World, params: OpeParams) -> GateRun:
         shadows[challenger.name] = shadow
         reports[challenger.name] = gate_on_shadow_log(world, shadow, world_log, params)
     return GateRun(shadows, reports)
+
+
+def run_gate_errors(world: World, params: OpeParams) -> GateErrorRates:
+    """The gate of :func:`run_gate` on ``ope.gate.error_rate_logs`` independent fresh logs of
+    ``ope.gate.error_rate_requests`` requests, against challengers whose true uplift is
+    :math:`+\\delta`, about 0 and :math:`-\\delta` (``ope.gate.error_rate_relative_uplift`` of the
+    champion's value) and the champion itself (:func:`~hermes_core.ope.gate_error_rates.run_gate_error_rates`)."""
+    return run_gate_error_rates(world, params, n_logs=params.gate.error_rate_logs,
+                                n_requests=params.gate.error_rate_requests,
+                                relative_uplift=params.gate.error_rate_relative_uplift)  # fmt: skip
+

@@ -39,12 +39,20 @@ DISPLAY_UNITS: dict[str, tuple[float, str]] = {
 10⁻³ clicks per impression, so that one column never mixes notations."""
 
 
+INTERVAL_SCOPE_COLUMN = "interval covers"
+"""Display name of ``interval_scope``: "sampling error", or "variance only" for an estimator whose
+interval resamples rounds around a possibly biased centre (:func:`~hermes_core.ope.base.interval_scope`)."""
+
+
 def in_display_units(summary: pd.DataFrame) -> pd.DataFrame:
     """The :data:`DISPLAY_UNITS` columns of a summary table, scaled and renamed with their unit
-    (other columns, e.g. ``n_resamples``, are left out: the caption states them)."""
+    (other columns, e.g. ``n_resamples``, are left out: the caption states them), followed by
+    what each interval covers (:data:`INTERVAL_SCOPE_COLUMN`) when the summary says it."""
     kept = [column for column in summary.columns if column in DISPLAY_UNITS]
     scaled = summary[kept].astype(float).mul([DISPLAY_UNITS[c][0] for c in kept], axis=1)
     scaled.columns = [DISPLAY_UNITS[c][1] for c in kept]
+    if "interval_scope" in summary:
+        scaled[INTERVAL_SCOPE_COLUMN] = summary["interval_scope"]
     return scaled
 
 
@@ -184,13 +192,15 @@ def published_row(name: str, slope_tuning: bool) -> str | None:
 
 def obd_table(results: Mapping[str, OpenBanditExperimentResult], slope_tuning: bool) -> pd.DataFrame:
     """Relative estimation error (mean, std over bootstrap runs, and ``mc_se``, the Monte-Carlo
-    standard error of the mean :math:`s / \\sqrt{n_\\text{runs}}`) of every estimator in both
-    experiments, with the published mean and std of experiment 2 beside ours."""
+    standard error of the mean :math:`s / \\sqrt{n_\\text{runs}}`) of every estimator of experiment 2
+    in both experiments (NaN where an estimator ran in experiment 2 only), with the published mean
+    and std of experiment 2 beside ours."""
     rows = []
     for name in results["bts-from-random"].relative_errors:
         row: dict[str, object] = {"estimator": name}
         for experiment, result in results.items():
-            summary = result.summary()[name]
+            # an estimator run in one experiment only (MIPS needs the known uniform behaviour of experiment 2)
+            summary = result.summary().get(name, {"mean": math.nan, "std": math.nan, "mc_se": math.nan})
             row[(experiment, "mean")] = summary["mean"]
             row[(experiment, "std")] = summary["std"]
             row[(experiment, "mc_se")] = summary["mc_se"]

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar, Literal
 
 import numpy as np
@@ -18,6 +19,33 @@ from hermes_core.ope.inputs import OpeInputs
 
 SLOPE_CONSTANT = math.sqrt(6.0) - 1.0
 """The constant :math:`C = \\sqrt{6} - 1` of SLOPE's interval test (Su et al., 2020b, Alg. 1)."""
+
+
+def slope_accept_last(estimates: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """SLOPE's acceptance rule on several samples at once: ``estimates`` and ``widths``
+    (n_candidates, B) give, per column, the index of the last accepted candidate, (B,).
+
+    Per column, candidates are visited from the widest to the narrowest width (a stable sort
+    of the widths, reversed, as in :func:`slope_select`); candidate :math:`i` is accepted while
+    :math:`|\\hat\\theta_j - \\hat\\theta_i| \\le c_i + C c_j` holds for every accepted :math:`j`.
+    """
+    estimates = np.asarray(estimates, dtype=np.float64)
+    widths = np.asarray(widths, dtype=np.float64)
+    n_candidates, n_columns = estimates.shape
+    columns = np.arange(n_columns)
+    # np.argsort(..., kind="stable")[::-1] per column, as slope_select orders one sample
+    order = np.argsort(widths, axis=0, kind="stable")[::-1]  # (n_candidates, B)
+    ordered_estimate = estimates[order, columns]
+    ordered_width = widths[order, columns]
+    chosen = order[0].copy()
+    active = np.ones(n_columns, dtype=bool)
+    for step in range(1, n_candidates):
+        estimate_i, width_i = ordered_estimate[step], ordered_width[step]
+        gap = np.abs(ordered_estimate[:step] - estimate_i)  # against every earlier (accepted) candidate
+        consistent = np.all(gap <= width_i + SLOPE_CONSTANT * ordered_width[:step], axis=0)
+        active &= consistent
+        chosen = np.where(active, order[step], chosen)
+    return chosen
 
 
 def slope_select(terms: Sequence[RoundTerms], delta: float = 0.05) -> int:
@@ -66,8 +94,10 @@ class SlopeTuned(OffPolicyEstimator):
     """An estimator family whose hyperparameter SLOPE picks on each input (see
     :func:`slope_select`); e.g. Switch-DR over several :math:`\\tau`.
 
-    The choice is made once on the full sample; intervals built from :meth:`round_terms` keep
-    that choice fixed across bootstrap resamples.
+    The point estimate uses the choice made on the full sample. A bootstrap interval built from
+    :meth:`round_terms` redoes the choice on every resample (:class:`SlopeSelectedTerms`), so the
+    selection's own variability is part of the interval; a normal interval keeps the full-sample
+    choice fixed.
     """
 
     candidates: tuple[OffPolicyEstimator, ...] = field(default_factory=tuple)
@@ -103,8 +133,35 @@ class SlopeTuned(OffPolicyEstimator):
         selects on these inputs (:func:`hyperparameter_value`)."""
         return hyperparameter_value(self.select(inputs))
 
+    @property
+    def unbiased_by_design(self) -> bool:
+        return False  # the chosen candidate trades bias for variance
+
     def round_terms(self, inputs: OpeInputs) -> RoundTerms:
-        return self.choose(inputs)[1]
+        """The chosen candidate's terms, carrying every candidate's round rewards so that a
+        bootstrap redoes the selection on each resample (:class:`SlopeSelectedTerms`)."""
+        candidates = self.candidates_for(inputs)
+        terms = [candidate.round_terms(inputs) for candidate in candidates]
+        chosen = terms[slope_select(terms, self.delta)]
+        return SlopeSelectedTerms(
+            correction=chosen.correction, direct=chosen.direct, normaliser=chosen.normaliser,
+            candidate_rewards=shared_arrays([term.round_rewards() for term in terms]), delta=self.delta,
+        )  # fmt: skip
+
+
+def shared_arrays(arrays: Sequence[np.ndarray]) -> tuple[np.ndarray, ...]:
+    """``arrays`` with every repeat replaced by the first equal array object: candidates whose
+    threshold acts on no weight have identical round rewards, and the bootstrap resamples each
+    distinct array object once (:func:`~hermes_core.ope.intervals.bootstrap_replicates`)."""
+    distinct: list[np.ndarray] = []
+    out = []
+    for array in arrays:
+        same = next((kept for kept in distinct if np.array_equal(kept, array)), None)
+        if same is None:
+            distinct.append(array)
+            same = array
+        out.append(same)
+    return tuple(out)
 
 
 def hyperparameter_value(estimator: OffPolicyEstimator) -> float:
@@ -203,3 +260,61 @@ class WeightGridSlopeTuned(SlopeTuned):
         assert self.family is not None
         grid = self.grid_from_weights(inputs.importance_weight)
         return tuple(self.family(**{self.parameter: value}) for value in grid)
+
+
+@dataclass(frozen=True, eq=False)
+class SlopeSelectedTerms(RoundTerms):
+    """Round terms of the candidate SLOPE chose, plus every candidate's round rewards, so that a
+    bootstrap can redo the selection on each resample.
+
+    ``correction``/``direct``/``normaliser`` are the chosen candidate's: the estimate, the
+    round rewards and the influence function are exactly its own. Resampled, :meth:`columns`
+    gives each candidate's round rewards :math:`\\Gamma_{ij}` and their squares, so the
+    resampled means give each candidate's estimate :math:`\\bar\\Gamma^*_j` and variance
+    :math:`\\overline{\\Gamma^2}^*_j - (\\bar\\Gamma^*_j)^2`; :meth:`estimate_from_means`
+    applies SLOPE's rule (:func:`slope_accept_last`, widths
+    :math:`t_{n-1,1-\\delta}\\, s^*_j/\\sqrt{n-1}` as in :func:`slope_select`) to every resample
+    and returns the chosen candidate's resampled estimate. Clustered
+    (:func:`~hermes_core.ope.intervals.cluster_terms`), the candidates' rewards are averaged
+    within groups first, so the widths are those of the resampling unit. Candidates must not be
+    self-normalised (their round rewards then average to their estimate on any resample).
+    """
+
+    candidate_rewards: tuple[np.ndarray, ...] = ()  # one (n,) array per candidate
+    delta: float = 0.05
+
+    @cached_property
+    def _columns(self) -> tuple[np.ndarray, ...]:
+        # built once, and one square per distinct array: bootstrap_replicates matches columns by identity
+        squares: dict[int, np.ndarray] = {}
+        parts = []
+        for rewards in self.candidate_rewards:
+            if id(rewards) not in squares:
+                squares[id(rewards)] = rewards * rewards
+            parts.extend((rewards, squares[id(rewards)]))
+        return tuple(parts)
+
+    def columns(self) -> list[np.ndarray]:
+        return list(self._columns)
+
+    def estimate_from_means(self, means: list[np.ndarray]) -> np.ndarray:
+        first = np.asarray(means[0::2], dtype=np.float64)  # (n_candidates, B)
+        second = np.asarray(means[1::2], dtype=np.float64)
+        n = self.n_rounds
+        t_quantile = float(stats.t(max(n - 1, 1)).ppf(1.0 - self.delta))
+        widths = t_quantile * np.sqrt(np.clip(second - first**2, 0.0, None) / max(n - 1, 1))
+        chosen = slope_accept_last(first, widths)
+        return first[chosen, np.arange(first.shape[1])]
+
+    def grouped(self, mean_by_group: Callable[[np.ndarray | None], np.ndarray | None]) -> SlopeSelectedTerms:
+        """The same terms with every array averaged within groups by ``mean_by_group``."""
+        grouped: dict[int, np.ndarray] = {}  # shared arrays stay shared
+        for rewards in self.candidate_rewards:
+            if id(rewards) not in grouped:
+                grouped[id(rewards)] = mean_by_group(rewards)
+        return SlopeSelectedTerms(
+            correction=mean_by_group(self.correction), direct=mean_by_group(self.direct),
+            normaliser=mean_by_group(self.normaliser),
+            candidate_rewards=tuple(grouped[id(r)] for r in self.candidate_rewards), delta=self.delta,
+        )  # fmt: skip
+

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
-from hermes_core.ope.base import OffPolicyEstimator
+from hermes_core.ope.base import OffPolicyEstimator, interval_scope
+from hermes_core.ope.calibration import CalibrationReport, reward_model_calibration
 from hermes_core.ope.importance_weighting import InverseProbabilityWeighting
 from hermes_core.ope.inputs import OpeInputs
 from hermes_core.ope.intervals import bootstrap_intervals, cluster_terms, normal_interval
@@ -41,9 +42,10 @@ from hermes_core.ope.registry import configured_estimators, round_terms_of_all
 from hermes_core.ope.reward_model import (
     DEFAULT_MAX_CHUNK_ELEMENTS,
     PositionHandling,
+    RewardModelCrossFit,
     RewardModelName,
     assign_folds,
-    cross_fitted_reward_model,
+    cross_fit_reward_model,
 )
 from hermes_core.world.policies import (
     SlateFeedback,
@@ -65,13 +67,14 @@ def resample_seeds(seed: int, n_resamples: int) -> list[int]:
 
 @dataclass(frozen=True, eq=False)
 class WorldLog:
-    """One world log as OPE inputs: its feedback, fold of every round and the cross-fitted
-    reward model."""
+    """One world log as OPE inputs: its feedback, fold of every round, the cross-fitted reward
+    model and the record of its fit (the :math:`C` each fold's model used)."""
 
     logs: Logs
     feedback: SlateFeedback
     folds: np.ndarray  # (n_rounds,) fold of each round; the slots of a request share it
     estimated_rewards: np.ndarray  # (n_rounds, C, K) cross-fitted q-hat(x_i, a, k)
+    reward_fit: RewardModelCrossFit | None = None
 
     @property
     def n_requests(self) -> int:
@@ -89,6 +92,13 @@ class WorldLog:
             estimated_rewards_by_reg_model=self.estimated_rewards,
         )
 
+    def calibration(self, n_bins: int = 10) -> CalibrationReport:
+        """Calibration of the cross-fitted reward model at the logged (round, slot, position)
+        (:func:`~hermes_core.ope.calibration.reward_model_calibration`)."""
+        feedback = self.feedback
+        return reward_model_calibration(self.estimated_rewards, feedback.action, feedback.position, feedback.reward,
+                                        n_bins)  # fmt: skip
+
 
 def fit_world_log(
     world: World,
@@ -99,8 +109,12 @@ def fit_world_log(
     reward_model: RewardModelName = "logistic",
     position_handling: PositionHandling = "one-hot",
     max_chunk_elements: int = DEFAULT_MAX_CHUNK_ELEMENTS,
+    cv_grid: Sequence[float] | None = None,
+    cv_folds: int = 3,
 ) -> WorldLog:
-    """Feedback of ``logs`` and its reward model, cross-fitted with folds by request.
+    """Feedback of ``logs`` and its reward model, cross-fitted with folds by request
+    (``"logistic-cv"`` picks its :math:`C` from ``cv_grid`` by inner cross-validated log-loss,
+    folds by request too).
 
     The reward model sees only what a recommender could observe
     (:func:`hermes_core.world.policies.request_features`): the user's region and age, the
@@ -109,7 +123,7 @@ def fit_world_log(
     """
     feedback = slate_feedback(world, logs)
     folds = assign_folds(feedback.reward.shape[0], n_folds, seed, groups=feedback.request)
-    estimated = cross_fitted_reward_model(
+    fit = cross_fit_reward_model(
         feedback.context,
         feedback.action,
         feedback.position,
@@ -122,8 +136,20 @@ def fit_world_log(
         seed=seed,
         position_handling=position_handling,
         max_chunk_elements=max_chunk_elements,
+        groups=feedback.request,
+        cv_grid=cv_grid,
+        cv_folds=cv_folds,
     )
-    return WorldLog(logs, feedback, folds, estimated)
+    return WorldLog(logs, feedback, folds, fit.estimated_rewards, fit)
+
+
+def fit_configured_world_log(world: World, logs: Logs, params: OpeParams, seed: int) -> WorldLog:
+    """:func:`fit_world_log` with the ``ope.estimators`` reward-model settings."""
+    estimators = params.estimators
+    return fit_world_log(world, logs, n_folds=estimators.n_folds, seed=seed, reward_model=estimators.reward_model,
+                         position_handling=estimators.position_handling,
+                         max_chunk_elements=estimators.max_chunk_elements, cv_grid=estimators.reward_model_cv_grid,
+                         cv_folds=estimators.reward_model_cv_folds)  # fmt: skip
 
 
 def world_estimators(params: OpeParams) -> dict[str, OffPolicyEstimator]:
@@ -198,7 +224,8 @@ def evaluate_world_log(
     """Every estimator on every target of one log, with intervals and the truth.
 
     Returns ``(estimates, diagnostics)``: one row per (target, estimator) with ``estimate``,
-    ``low``, ``high`` and ``truth``; one row per target with ``truth``, the log's on-policy
+    ``low``, ``high``, ``truth`` and ``interval_scope`` (:func:`~hermes_core.ope.base.interval_scope`:
+    whether the interval can cover the estimator's bias); one row per target with ``truth``, the log's on-policy
     ``logged_click_rate`` and :func:`target_diagnostics`. Bootstrap intervals of all (target, estimator) pairs share the
     same resamples of requests.
     """
@@ -215,7 +242,8 @@ def evaluate_world_log(
             key = f"{target_name}|{name}"
             clustered[key] = cluster_terms(terms, request)
             rows.append({"target": target_name, "estimator": name, "key": key,
-                         "estimate": terms.estimate(), "truth": truth})  # fmt: skip
+                         "estimate": terms.estimate(), "truth": truth,
+                         "interval_scope": interval_scope(estimators[name])})  # fmt: skip
     if interval_method == "bootstrap":
         intervals = bootstrap_intervals(clustered, n_bootstrap=n_bootstrap, alpha=alpha, seed=seed)
     elif interval_method == "normal":
@@ -237,6 +265,7 @@ class WorldStudy:
     n_requests: int
     interval_method: str
     ci_level: float
+    reward_model: pd.DataFrame = field(default_factory=pd.DataFrame)  # one row per log: calibration, chosen C
 
     @property
     def n_resamples(self) -> int:
@@ -272,14 +301,11 @@ def run_world_study(
     n_requests = n_requests or params.world.n_requests or world.params.n_requests
     names = list(params.world.target_names if targets is None else targets)
     chosen = world_estimators(params) if estimators is None else estimators
-    estimate_tables, diagnostic_tables = [], []
+    estimate_tables, diagnostic_tables, reward_rows = [], [], []
     for resample, seed in enumerate(resample_seeds(params.seed, n_resamples)):
         logs = resimulate(world, seed, n_requests)
-        world_log = fit_world_log(
-            world, logs, n_folds=params.estimators.n_folds, seed=seed, reward_model=params.estimators.reward_model,
-            position_handling=params.estimators.position_handling,
-            max_chunk_elements=params.estimators.max_chunk_elements,
-        )  # fmt: skip
+        world_log = fit_configured_world_log(world, logs, params, seed)
+        reward_rows.append(reward_model_row(world_log, params.estimators.calibration_bins, resample))
         estimates, diagnostics = evaluate_world_log(
             world, world_log, world_targets(world, logs, names, params), chosen,
             interval_method=params.intervals.method, n_bootstrap=params.intervals.n_bootstrap,
@@ -295,7 +321,19 @@ def run_world_study(
         n_requests=int(n_requests),
         interval_method=params.intervals.method,
         ci_level=params.intervals.ci_level,
+        reward_model=pd.DataFrame(reward_rows),
     )
+
+
+def reward_model_row(world_log: WorldLog, n_bins: int, resample: int) -> dict[str, object]:
+    """One log's reward model: its calibration scalars
+    (:meth:`~hermes_core.ope.calibration.CalibrationReport.as_dict`) and the :math:`C` of each
+    fold's model (``chosen_c``, space-separated; empty for a model without one)."""
+    row: dict[str, object] = {"resample": resample, **world_log.calibration(n_bins).as_dict()}
+    fit = world_log.reward_fit
+    chosen = [] if fit is None else [float(c) for c in np.asarray(fit.chosen_c).ravel() if np.isfinite(c)]
+    row["chosen_c"] = " ".join(f"{c:g}" for c in chosen)
+    return row
 
 
 def interval_coverage(low: np.ndarray, high: np.ndarray, truth: np.ndarray) -> float:
@@ -339,7 +377,8 @@ def summarise_estimates(estimates: pd.DataFrame) -> pd.DataFrame:
     (ddof 1 of :math:`\\hat V - V`), ``rmse``, ``coverage`` (:func:`interval_coverage`),
     ``interval_width`` (mean), ``n_resamples``, ``coverage_wilson_low`` and ``coverage_wilson_high``
     (the 95% :func:`wilson_interval` of the coverage over the ``n_resamples`` logs), and
-    ``coverage_of_mean_truth``: coverage of the
+    ``interval_scope`` (what the interval covers, :func:`~hermes_core.ope.base.interval_scope`;
+    when the estimates carry it), and ``coverage_of_mean_truth``: coverage of the
     mean truth over the logs, a proxy for the population value (over the world's request
     distribution) that an interval resampling the requests is built for; the truth of one log
     conditions on its requests, so intervals for the population value over-cover it."""
@@ -358,6 +397,7 @@ def summarise_estimates(estimates: pd.DataFrame) -> pd.DataFrame:
         rmse=("squared_error", "mean"),
         interval_width=("width", "mean"),
         n_resamples=("error", "size"),
+        **({"interval_scope": ("interval_scope", "first")} if "interval_scope" in table else {}),
     )
     summary["rmse"] = np.sqrt(summary["rmse"])
     summary["coverage"] = [

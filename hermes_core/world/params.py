@@ -107,6 +107,8 @@ class WorldParams(StrictModel):
     examination_decay: float = Field(1.0, ge=0.0)
     click_floor: float = Field(0.01, ge=0.0, lt=1.0)
     click_ceiling: float = Field(0.6, gt=0.0, le=1.0)
+    click_model: Literal["position-based", "cascade"] = "position-based"
+    cascade_stop_probability: float = Field(0.7, ge=0.0, le=1.0)
     relevance_shares: tuple[float, float, float, float, float] = (0.5, 0.25, 0.13, 0.08, 0.04)
     conversion_base_logit: float = -3.2
     conversion_relevance_coef: float = Field(0.4, ge=0.0)

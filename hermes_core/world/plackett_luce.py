@@ -15,6 +15,15 @@ with normalised weights, ``W(S) = \\sum_{j\\in S} w_j`` and ``P(\\emptyset) = 1`
 probability that the first ``|S|`` positions hold exactly the set ``S`` in any order. The
 dynamic programme over subsets is exact and costs ``O(2^C C)`` per request for ``C``
 candidates, which is why the world keeps candidate sets small (at most 14).
+
+A policy given by its *logits* ``l_a = log w_a`` (up to a constant per request) is handled in log
+space, so that huge gaps (a near-deterministic greedy policy has ``l = s / 10^{-9}``) lose nothing:
+the probability of picking ``a`` at position ``k`` after ``a_1 .. a_{k-1}`` is
+
+.. math:: \\pi(a \\mid a_{<k}) = \\exp\\Big(l_a - \\log \\sum_{b \\notin a_{<k}} e^{l_b}\\Big),
+
+the log-sum-exp taken over the candidates left, and a slate's prefix probability
+``pi(a_1 .. a_k) = prod_{j<=k} pi(a_j | a_{<j})``.
 """
 
 from __future__ import annotations
@@ -83,3 +92,128 @@ def sample_slates(weights: np.ndarray, slate_size: int, rng: np.random.Generator
     with np.errstate(divide="ignore"):
         keys = np.log(weights) + rng.gumbel(size=weights.shape)
     return np.argsort(-keys, axis=1, kind="stable")[:, :slate_size]
+
+
+def check_logits(logits: np.ndarray, slate_size: int) -> np.ndarray:
+    """``logits`` (n, C) as float64, refusing NaN, ``+inf`` and rows with fewer than ``slate_size``
+    finite entries (``-inf``: a candidate the policy never shows while another is left)."""
+    values = np.asarray(logits, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"logits must be (n_requests, n_candidates), got shape {values.shape}")
+    if slate_size < 1 or slate_size > values.shape[1]:
+        raise ValueError(f"slate_size {slate_size} must lie in 1..{values.shape[1]} (the candidates)")
+    if np.isnan(values).any() or np.isposinf(values).any():
+        row = int(np.flatnonzero(np.isnan(values).any(axis=1) | np.isposinf(values).any(axis=1))[0])
+        raise ValueError(f"logits row {row} holds NaN or +inf")
+    short = np.flatnonzero(np.isfinite(values).sum(axis=1) < slate_size)
+    if short.size:
+        raise ValueError(f"logits row {int(short[0])} has fewer than {slate_size} finite entries: "
+                         "the policy cannot fill the slate")
+    return values
+
+
+def check_slates(slates: np.ndarray, n_requests: int, n_candidates: int) -> np.ndarray:
+    """``slates`` (n, K) of distinct candidate slots ``0 .. C - 1``, as int64."""
+    values = np.asarray(slates)
+    if values.ndim != 2 or values.shape[0] != n_requests:
+        raise ValueError(f"slates must be (n_requests={n_requests}, K), got shape {values.shape}")
+    if values.size and not np.issubdtype(values.dtype, np.integer):
+        raise TypeError(f"slates must hold integer candidate slots, got dtype {values.dtype}")
+    values = values.astype(np.int64)
+    if values.size and (values.min() < 0 or values.max() >= n_candidates):
+        raise ValueError(f"slates hold a slot outside 0..{n_candidates - 1}")
+    ordered = np.sort(values, axis=1)
+    repeated = np.flatnonzero(np.any(ordered[:, 1:] == ordered[:, :-1], axis=1))
+    if repeated.size:
+        raise ValueError(f"slate {int(repeated[0])} repeats a candidate; a slate holds distinct candidates")
+    return values
+
+
+def log_softmax_left(logits: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """``l_a - log sum_{b not taken} exp(l_b)`` over the last axis, ``-inf`` where ``taken``."""
+    masked = np.where(taken, -np.inf, logits)
+    top = masked.max(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore"):
+        return masked - (top + np.log(np.exp(masked - top).sum(axis=-1, keepdims=True)))
+
+
+def log_conditional_probabilities(logits: np.ndarray, slates: np.ndarray) -> np.ndarray:
+    """``log pi(a at k | a_1 .. a_{k-1})``: (n, K, C), ``-inf`` for the candidates already placed."""
+    slates = np.asarray(slates, dtype=np.int64)
+    logits = check_logits(logits, slates.shape[1])
+    slates = check_slates(slates, logits.shape[0], logits.shape[1])
+    shown = slates[:, :, None] == np.arange(logits.shape[1])[None, None, :]  # (n, K, C)
+    placed_before = (np.cumsum(shown, axis=1) - shown) > 0
+    return log_softmax_left(logits[:, None, :], placed_before)
+
+
+def conditional_probabilities(logits: np.ndarray, slates: np.ndarray) -> np.ndarray:
+    r"""``pi(a at k | x, a_1 .. a_{k-1})`` of a Plackett-Luce policy with ``logits`` (n, C) given the
+    first ``k`` positions of ``slates`` (n, K): (n, K, C), 0 for the candidates already placed.
+
+    .. math:: \pi(a \mid a_{<k}) = \frac{e^{l_a}}{\sum_{b \notin a_{<k}} e^{l_b}}
+
+    (Plackett 1975), by log-sum-exp over the candidates left.
+    """
+    return np.exp(log_conditional_probabilities(logits, slates))
+
+
+def prefix_probabilities(logits: np.ndarray, slates: np.ndarray) -> np.ndarray:
+    r"""``pi(a_1 .. a_k | x)``, the probability that a Plackett-Luce policy with ``logits`` (n, C)
+    fills the first ``k`` positions with the first ``k`` entries of ``slates`` (n, K): (n, K).
+
+    .. math:: \pi(a_1, \dots, a_k) = \prod_{j \le k} \frac{e^{l_{a_j}}}{\sum_{b \notin a_{<j}} e^{l_b}}
+
+    (Plackett 1975), the product taken as a sum of logs.
+    """
+    slates = np.asarray(slates, dtype=np.int64)
+    log_conditional = log_conditional_probabilities(logits, slates)
+    log_pick = np.take_along_axis(log_conditional, slates[:, :, None], axis=2)[:, :, 0]  # (n, K)
+    return np.exp(np.cumsum(log_pick, axis=1))
+
+
+def logit_position_marginals(logits: np.ndarray, slate_size: int, max_block: int = 1 << 22) -> np.ndarray:
+    """Exact marginals ``M[r, a, k] = P(candidate a at position k)`` of the Plackett-Luce policy
+    with ``logits`` (n, C): (n, C, K).
+
+    The subset recursion of :func:`position_marginals` with each step's choice probabilities
+    taken by log-sum-exp over the candidates left, so that a policy whose weights underflow
+    (a greedy one, ``logits = scores / 1e-9``) still places its second, third ... choice, where
+    :func:`position_marginals` of ``exp(logits)`` loses them. ``max_block`` bounds the floats one
+    step holds (rows are taken in chunks).
+    """
+    logits = check_logits(logits, slate_size)
+    n, c = logits.shape
+    if c > 16:
+        raise ValueError(f"exact marginals need at most 16 candidates, got {c}")
+    masks = np.arange(1 << c)
+    membership = ((masks[:, None] >> np.arange(c)[None, :]) & 1).astype(bool)  # (2^C, C)
+    sizes = membership.sum(axis=1)
+    widest = max(int(np.sum(sizes == k)) for k in range(slate_size))
+    chunk = max(1, max_block // (widest * c))
+    marginals = np.zeros((n, c, slate_size))
+    for start in range(0, n, chunk):
+        rows = logits[start:start + chunk]
+        prefix = np.zeros((len(rows), 1 << c))  # P(first |S| positions hold the set S)
+        prefix[:, 0] = 1.0
+        for k in range(slate_size):
+            masks_k = np.flatnonzero(sizes == k)
+            conditional = np.exp(log_softmax_left(rows[:, None, :], membership[masks_k][None]))  # (n, m_k, C)
+            pick = prefix[:, masks_k, None] * conditional
+            marginals[start:start + chunk, :, k] = pick.sum(axis=1)
+            if k + 1 < slate_size:
+                for j in range(c):
+                    free = ~membership[masks_k, j]
+                    # mask -> mask | 2^j is one-to-one on the masks without j: no index repeats
+                    prefix[:, masks_k[free] | (1 << j)] += pick[:, free, j]
+    return marginals
+
+
+def sample_logit_slates(logits: np.ndarray, slate_size: int, rng: np.random.Generator) -> np.ndarray:
+    """Plackett-Luce slates of a policy given by ``logits`` (..., C) with the Gumbel-top-k trick
+    on ``l_a + G_a`` (Yellott 1977): (..., K) candidate slots, one per row of the leading axes.
+    Works in log space, so weights that would underflow keep their order (:func:`sample_slates`
+    takes weights)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    keys = logits + rng.gumbel(size=logits.shape)
+    return np.argsort(-keys, axis=-1, kind="stable")[..., :slate_size]

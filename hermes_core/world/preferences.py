@@ -31,7 +31,7 @@ The history's term (:func:`hermes_core.world.truth.history_term`) is added on to
 
 Graded relevance ``rel in {0..4}`` cuts affinity at quantiles of the static affinity fixed once
 per world, so that grades occur with the shares ``relevance_shares``. Clicks follow a
-position-based model with similarity fatigue (:mod:`hermes_core.world.truth`).
+position-based or cascade model with similarity fatigue (:mod:`hermes_core.world.truth`).
 A click converts with probability ``sigmoid(b0 + b_rel * rel + b_price * z(log price) 1[product])``.
 """
 
@@ -322,6 +322,27 @@ def attractiveness(params: WorldParams, relevance: np.ndarray) -> np.ndarray:
     return params.click_floor + (params.click_ceiling - params.click_floor) * gain
 
 
+def content_redundancy(scales: PreferenceScales, content: np.ndarray) -> np.ndarray:
+    r"""How much each item of a row repeats each other one: (..., m, m) from unit content vectors (..., m, dim).
+
+    .. math:: r(a, b) = \mathrm{clip}\Big(\frac{\cos(a, b) - \tau}{1 - \tau}, 0, 1\Big)
+
+    with ``tau`` the near-duplicate cosine of :class:`PreferenceScales` (:func:`fatigue_factors`).
+    """
+    cos = np.einsum("...kd,...jd->...kj", content, content)
+    tau = scales.near_duplicate_cos
+    return np.clip((cos - tau) / max(1.0 - tau, 1e-9), 0.0, 1.0)
+
+
+def fatigue_from_redundancy(phi: float, redundancy: np.ndarray) -> np.ndarray:
+    """``f_k = 1 - phi max_{j<k} r(x_k, x_j)`` of every position from the slates' redundancy
+    (..., K, K) (:func:`content_redundancy`): (..., K), 1 at the top position."""
+    k = redundancy.shape[-1]
+    above = np.tril(np.ones((k, k), dtype=bool), k=-1)
+    worst = np.where(above, redundancy, 0.0).max(axis=-1)
+    return 1.0 - phi * worst
+
+
 def fatigue_factors(params: WorldParams, scales: PreferenceScales, content: np.ndarray,
                     slates: np.ndarray) -> np.ndarray:
     r"""Similarity fatigue of each position of each slate: (n, K) factors in ``[1 - phi, 1]``.
@@ -335,13 +356,7 @@ def fatigue_factors(params: WorldParams, scales: PreferenceScales, content: np.n
     random pairs nothing; the top position is never tired.
     """
     slates = np.asarray(slates, dtype=np.int64)
-    x = content[slates]  # (n, K, dim)
-    cos = np.einsum("nkd,njd->nkj", x, x)
-    tau = scales.near_duplicate_cos
-    r = np.clip((cos - tau) / max(1.0 - tau, 1e-9), 0.0, 1.0)
-    above = np.tril(np.ones((slates.shape[1], slates.shape[1]), dtype=bool), k=-1)
-    worst = np.where(above[None], r, 0.0).max(axis=2)
-    return 1.0 - params.similarity_fatigue * worst
+    return fatigue_from_redundancy(params.similarity_fatigue, content_redundancy(scales, content[slates]))
 
 
 def conversion_probability(params: WorldParams, scales: PreferenceScales, catalogue: Catalogue,

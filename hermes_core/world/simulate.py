@@ -13,7 +13,8 @@ For each request (one step of a session):
    ``0.8 s(u, i | h, x) + sigma * eps`` (``eps ~ N(0,1)`` per request and candidate, the logging
    model's error) at temperature ``T``; the exact marginal probability of each candidate at
    each position is logged (:func:`~hermes_core.world.plackett_luce.position_marginals`);
-3. *clicks*: the position-based model with continuous attractiveness and similarity fatigue
+3. *clicks*: the world's click model (``world.click_model``: position-based, or cascade, where the
+   user may stop reading after a click) with continuous attractiveness and similarity fatigue
    (:mod:`hermes_core.world.truth`); every click joins the session's history, in slate order,
    which is also the order of the click times (a click comes after the clicks above it, and the
    session's next request after its last click);
@@ -38,7 +39,13 @@ from hermes_core.world.preferences import (
     conversion_probability,
     grade,
 )
-from hermes_core.world.truth import NO_ITEM, contextual_affinity_matrix, slate_click_probabilities
+from hermes_core.world.truth import (
+    NO_ITEM,
+    active_click_probabilities,
+    contextual_affinity_matrix,
+    draw_clicks,
+    stop_probability,
+)
 
 CANDIDATE_CHUNK = 2048
 CANDIDATE_AFFINITY_WEIGHT = 0.3
@@ -123,9 +130,13 @@ def padded(histories: list[list[int]]) -> np.ndarray:
 
 
 def simulate_logs(model: TasteModel, rng: np.random.Generator) -> Logs:
+    """``model.params.n_requests`` logged requests drawn from ``rng`` (module docstring), clicks under
+    ``model.params.click_model``; the position-based model draws one uniform per shown slot, the
+    cascade also one stop uniform per slot (:func:`~hermes_core.world.truth.draw_clicks`)."""
     params, catalogue = model.params, model.catalogue
     users = model.users
     k_slate, c_cand = params.slate_size, params.candidates_per_request
+    stop = stop_probability(params)
     lengths = _session_lengths(params, rng)
     n_sessions = len(lengths)
     activity = users.activity / users.activity.sum()
@@ -164,8 +175,8 @@ def simulate_logs(model: TasteModel, rng: np.random.Generator) -> Logs:
             relevance = grade(model.scales, cand_contextual)
             shown_items = np.take_along_axis(cand_items, slate, 1)
             shown_affinity = np.take_along_axis(cand_contextual, slate, 1)
-            p_click = slate_click_probabilities(model, shown_affinity, shown_items)
-            clicks = rng.random(p_click.shape) < p_click
+            p_click = active_click_probabilities(model, shown_affinity, shown_items)  # (n, K) given still reading
+            clicks = draw_clicks(p_click, rng, stop)
             # the user reads the slate top down: a click at position k comes after every click above it,
             # and the session's next request after its last click, so the click times order the history
             offsets = np.cumsum(5.0 + rng.exponential(15.0, size=p_click.shape), axis=1)

@@ -36,19 +36,35 @@ through the intent, the creator share and the series; only the genre transition 
 Graded relevance cuts the contextual affinity at the world's fixed thresholds
 (:func:`~hermes_core.world.preferences.grade`), as the simulator grades the logged candidates.
 
-Clicks follow the position-based model (Craswell et al. 2008, "An experimental comparison of click
-position-bias models", WSDM; Chuklin et al. 2015, *Click Models for Web Search*, section 3.2) with
-a continuous attractiveness and similarity fatigue: the item at position ``k`` (0 = top) is
-clicked independently of the others with probability
+Clicks follow one of two click models (``world.click_model``), both with a continuous
+attractiveness and similarity fatigue. A user still *active* (reading the slate) at position ``k``
+(0 = top) clicks the item there with probability
 
-.. math:: P(C_k = 1) = \theta_k\, \mathrm{attr}(\tilde g_k)\, f_k, \qquad \theta_k = (k + 1)^{-\eta}, \qquad
+.. math:: p_k = \theta_k\, \mathrm{attr}(\tilde g_k)\, f_k, \qquad \theta_k = (k + 1)^{-\eta}, \qquad
           \mathrm{attr}(g) = f + (c - f)\,\frac{2^g - 1}{15}
 
 (``eta = world.examination_decay``, ``f``/``c`` = ``world.click_floor``/``world.click_ceiling``,
 ``g~_k`` the continuous grade of the item's affinity, :func:`continuous_grade`, and ``f_k`` the
-similarity fatigue, :func:`~hermes_core.world.preferences.fatigue_factors`), so the expected number
-of clicks on a ranking is ``sum_k theta_k attr(g~_k) f_k``: two rankings of the same grades still
-differ when one puts the better items first or repeats near copies.
+similarity fatigue, :func:`~hermes_core.world.preferences.fatigue_factors`).
+
+* ``position-based`` (Craswell et al. 2008, "An experimental comparison of click position-bias
+  models", WSDM; Chuklin et al. 2015, *Click Models for Web Search*, section 3.2): the user stays
+  active to the end, so every position is clicked independently, ``P(C_k = 1) = p_k``;
+* ``cascade``: after a click the user stops reading with probability ``s``
+  (``world.cascade_stop_probability``), as in the cascade model of Craswell et al. (2008), where
+  she always stops, and the dependent click model of Guo et al. (2009, "Efficient multiple-click
+  models in web search", WSDM), where she goes on with a position-dependent probability. Then
+  ``P(A_0) = 1``, ``P(A_{k+1}) = P(A_k)(1 - s p_k)`` and
+
+  .. math:: P(C_k = 1) = p_k \prod_{j<k} (1 - s\, p_j),
+
+  which is the position-based model at ``s = 0``. Here ``s`` is the same at every position (DCM's
+  ``1 - lambda_k``) and ``theta_k`` stays, so a reading user may pass an item by. A click's
+  probability now depends on the items above it, not on the item and its position alone (the
+  position-wise estimators' assumption).
+
+The expected number of clicks on a ranking is ``sum_k P(C_k = 1)``: two rankings of the same grades
+still differ when one puts the better items first or repeats near copies.
 """
 
 from __future__ import annotations
@@ -58,6 +74,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from hermes_core.world.dynamics import NO_SUCCESSOR, global_genre
+from hermes_core.world.params import WorldParams
 from hermes_core.world.preferences import (
     SessionContext,
     TasteModel,
@@ -195,31 +212,111 @@ def check_ranking(ranking: np.ndarray | Sequence[int], n_items: int) -> np.ndarr
     return items
 
 
-def slate_click_probabilities(model: TasteModel, affinity: np.ndarray, slates: np.ndarray) -> np.ndarray:
-    """``P(C_k = 1) = theta_k attr(g~_k) f_k`` of slates (n, K) of items, top first, whose items have
-    the contextual affinities ``affinity`` (n, K): the click model of the module docstring, the one
-    formula the simulator, the truth API and the signals use."""
+CLICK_MODELS: tuple[str, ...] = ("position-based", "cascade")
+"""The values of ``world.click_model`` (module docstring)."""
+
+
+def stop_probability(params: WorldParams) -> float | None:
+    """The probability ``s`` of stopping after a click under ``params``' click model; None for the
+    position-based model (nobody stops, and the simulator draws no stop decisions)."""
+    if params.click_model not in CLICK_MODELS:
+        raise ValueError(f"world.click_model must be one of {CLICK_MODELS}, got {params.click_model!r}")
+    return params.cascade_stop_probability if params.click_model == "cascade" else None
+
+
+def cascade_click_probabilities(active_click_probabilities: np.ndarray, stop: float) -> np.ndarray:
+    r"""Click marginals of the cascade model from the click probabilities of an active user (..., K):
+
+    .. math:: P(C_k = 1) = p_k \prod_{j<k} (1 - s\, p_j)
+
+    (Craswell et al. 2008; Guo et al. 2009), top position first on the last axis; ``s = 0`` returns ``p``.
+    """
+    if not 0.0 <= stop <= 1.0:
+        raise ValueError(f"stop probability must lie in [0, 1], got {stop}")
+    p = np.asarray(active_click_probabilities, dtype=float)
+    still_active = np.cumprod(1.0 - stop * p, axis=-1)
+    reach = np.concatenate([np.ones_like(p[..., :1]), still_active[..., :-1]], axis=-1)  # P(A_k)
+    return p * reach
+
+
+def click_marginals(params: WorldParams, active_click_probabilities: np.ndarray) -> np.ndarray:
+    """``P(C_k = 1)`` under ``params``' click model from ``p_k``, the click probabilities of an active
+    user (..., K): ``p`` itself (position-based) or :func:`cascade_click_probabilities`."""
+    stop = stop_probability(params)
+    p = np.asarray(active_click_probabilities, dtype=float)
+    return p if stop is None else cascade_click_probabilities(p, stop)
+
+
+def active_click_probabilities(model: TasteModel, affinity: np.ndarray, slates: np.ndarray) -> np.ndarray:
+    """``p_k = theta_k attr(g~_k) f_k``, the click probability of a user still reading at position
+    ``k``, of slates (n, K) of items, top first, whose items have the contextual affinities
+    ``affinity`` (n, K): the one formula the simulator, the truth API and the signals use."""
     slates = np.asarray(slates, dtype=np.int64)
     theta = examination(model.params, np.arange(slates.shape[1]))
     fatigue = fatigue_factors(model.params, model.scales, content_vectors(model.catalogue), slates)
     return theta[None, :] * attractiveness(model.params, continuous_grade(model, affinity)) * fatigue
 
 
-def position_click_probabilities(model: TasteModel, user: int, ranking: np.ndarray | Sequence[int],
-                                 history: Sequence[int] | np.ndarray | None = None,
-                                 context: SessionContext | None = None) -> np.ndarray:
-    """``P(C_k = 1) = theta_k attr(g~_k) f_k`` at every position of ``ranking`` ((K,) or (n, K), top
-    first), with ``g~_k`` the continuous grade given ``history`` and ``context`` and ``f_k`` the
-    similarity fatigue (:func:`slate_click_probabilities`); same shape as ``ranking``."""
+def slate_click_probabilities(model: TasteModel, affinity: np.ndarray, slates: np.ndarray) -> np.ndarray:
+    """``P(C_k = 1)`` of slates (n, K) of items, top first, whose items have the contextual affinities
+    ``affinity`` (n, K), under the world's click model (module docstring): the marginals of
+    :func:`active_click_probabilities` (:func:`click_marginals`)."""
+    return click_marginals(model.params, active_click_probabilities(model, affinity, slates))
+
+
+def ranking_active_click_probabilities(model: TasteModel, user: int, ranking: np.ndarray | Sequence[int],
+                                       history: Sequence[int] | np.ndarray | None = None,
+                                       context: SessionContext | None = None) -> np.ndarray:
+    """``p_k = theta_k attr(g~_k) f_k`` at every position of ``ranking`` ((K,) or (n, K), top first),
+    with ``g~_k`` the continuous grade given ``history`` and ``context`` and ``f_k`` the similarity
+    fatigue (:func:`active_click_probabilities`); same shape as ``ranking``."""
     items = check_ranking(ranking, model.n_items)
     rows = items.reshape(-1, items.shape[-1])
     affinity = contextual_affinity(model, user, history, rows.reshape(-1), context).reshape(rows.shape)
-    return slate_click_probabilities(model, affinity, rows).reshape(items.shape)
+    return active_click_probabilities(model, affinity, rows).reshape(items.shape)
 
 
-def simulate_clicks(click_probabilities: np.ndarray, rng: np.random.Generator | int, n: int = 1) -> np.ndarray:
-    """``n`` independent Bernoulli draws of every position: (n, *click_probabilities.shape), bool.
+def position_click_probabilities(model: TasteModel, user: int, ranking: np.ndarray | Sequence[int],
+                                 history: Sequence[int] | np.ndarray | None = None,
+                                 context: SessionContext | None = None) -> np.ndarray:
+    """``P(C_k = 1)`` at every position of ``ranking`` ((K,) or (n, K), top first) under the world's
+    click model: the marginals (:func:`click_marginals`) of :func:`ranking_active_click_probabilities`;
+    same shape as ``ranking``."""
+    return click_marginals(model.params, ranking_active_click_probabilities(model, user, ranking, history, context))
 
+
+def draw_clicks(active_click_probabilities: np.ndarray, rng: np.random.Generator,
+                stop: float | None = None) -> np.ndarray:
+    """One click draw of every slate (..., K), top position first on the last axis: bool, same shape.
+
+    ``stop`` None (position-based): independent Bernoulli draws ``U_k < p_k``, one uniform per
+    position. A float ``s`` (cascade): the same click uniforms, then one stop uniform per position,
+    ``V_k``; the user reads top down, clicks at ``k`` when still active and ``U_k < p_k``, and stops
+    after a click when ``V_k < s``. With ``s = 0`` the clicks equal the position-based ones of the
+    same generator (only the generator's later state differs).
+    """
+    p = np.asarray(active_click_probabilities, dtype=float)
+    uniforms = rng.random(p.shape)
+    if stop is None:
+        return uniforms < p
+    if not 0.0 <= stop <= 1.0:
+        raise ValueError(f"stop probability must lie in [0, 1], got {stop}")
+    stops = rng.random(p.shape) < stop
+    clicks = np.zeros(p.shape, dtype=bool)
+    active = np.ones(p.shape[:-1], dtype=bool)
+    for k in range(p.shape[-1]):
+        clicks[..., k] = active & (uniforms[..., k] < p[..., k])
+        active &= ~(clicks[..., k] & stops[..., k])
+    return clicks
+
+
+def simulate_clicks(click_probabilities: np.ndarray, rng: np.random.Generator | int, n: int = 1,
+                    stop: float | None = None) -> np.ndarray:
+    """``n`` independent click draws of every ranking: (n, *click_probabilities.shape), bool.
+
+    ``click_probabilities``: ``p_k``, the click probability of a user still reading at each position
+    (last axis, top first); ``stop``: None for the position-based model (independent Bernoulli
+    draws of every position), the cascade's stop probability otherwise (:func:`draw_clicks`).
     ``rng``: a generator or a seed, always the caller's (never one of the world's own streams, so
     a simulation changes no draw of the world).
     """
@@ -229,4 +326,4 @@ def simulate_clicks(click_probabilities: np.ndarray, rng: np.random.Generator | 
         raise TypeError("rng must be a numpy Generator or an integer seed (an unseeded draw is not reproducible)")
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(int(rng))
     p = np.asarray(click_probabilities, dtype=float)
-    return generator.random((n, *p.shape)) < p
+    return draw_clicks(np.broadcast_to(p, (n, *p.shape)), generator, stop)

@@ -121,6 +121,22 @@ class World:
             return self
         return replace(self, params=self.params.model_copy(update={"similarity_fatigue": float(phi)}))
 
+    def with_click_model(self, name: str, stop_probability: float | None = None) -> World:
+        """The same world (users, items, truth, logs) whose click model, for every *new* log and
+        question to the truth, is ``name`` (``position-based`` or ``cascade``, :mod:`hermes_core.world.truth`)
+        with the stop probability ``stop_probability`` after a click (None: the world's own
+        ``cascade_stop_probability``; it acts only under ``cascade``). The logs already drawn stay
+        as they are: :func:`~hermes_core.world.policies.resimulate` draws new ones."""
+        stop = self.params.cascade_stop_probability if stop_probability is None else stop_probability
+        if name == self.params.click_model and stop == self.params.cascade_stop_probability:
+            return self
+        if name not in truth.CLICK_MODELS:
+            raise ValueError(f"click_model must be one of {truth.CLICK_MODELS}, got {name!r}")
+        if isinstance(stop, bool) or not 0.0 <= float(stop) <= 1.0:
+            raise ValueError(f"stop_probability must lie in [0, 1], got {stop!r}")
+        update = {"click_model": name, "cascade_stop_probability": float(stop)}
+        return replace(self, params=self.params.model_copy(update=update))
+
     @property
     def model(self) -> TasteModel:
         """Everything the truth's formulas read (:class:`~hermes_core.world.preferences.TasteModel`)."""
@@ -199,27 +215,32 @@ class World:
     def ranking_click_probabilities(self, user: int, history: Sequence[int] | np.ndarray | None,
                                     ranking: np.ndarray | Sequence[int],
                                     context: SessionContext | None = None) -> np.ndarray:
-        """``P(click)`` at each position of ``ranking`` ((K,) or (n, K) item indices, top first) shown
-        after ``history`` (None or empty: none) in ``context``: ``theta_k attr(g~_k) f_k``, continuous
-        grade and similarity fatigue (:func:`~hermes_core.world.truth.position_click_probabilities`)."""
+        """``P(C_k = 1)`` at each position of ``ranking`` ((K,) or (n, K) item indices, top first) shown
+        after ``history`` (None or empty: none) in ``context`` under the world's click model:
+        ``p_k = theta_k attr(g~_k) f_k`` (continuous grade, similarity fatigue) when position-based,
+        ``p_k prod_{j<k} (1 - s p_j)`` under the cascade
+        (:func:`~hermes_core.world.truth.position_click_probabilities`)."""
         return truth.position_click_probabilities(self.model, int(user), ranking, history, context)
 
     def expected_clicks(self, user: int, history: Sequence[int] | np.ndarray | None,
                         ranking: np.ndarray | Sequence[int],
                         context: SessionContext | None = None) -> float | np.ndarray:
-        """Expected number of clicks ``sum_k theta_k attr(g~_k) f_k`` on ``ranking`` after ``history``
-        (a float; one per row for an (n, K) array of rankings); the argument order of
-        :meth:`contextual_relevance` (user, history, items)."""
+        """Expected number of clicks ``sum_k P(C_k = 1)`` on ``ranking`` after ``history`` under the
+        world's click model (a float; one per row for an (n, K) array of rankings); the argument
+        order of :meth:`contextual_relevance` (user, history, items)."""
         expected = self.ranking_click_probabilities(user, history, ranking, context).sum(axis=-1)
         return float(expected) if np.ndim(expected) == 0 else expected
 
     def simulate_clicks(self, user: int, history: Sequence[int] | np.ndarray | None,
                         ranking: np.ndarray | Sequence[int], *, rng: np.random.Generator | int, n: int = 1,
                         context: SessionContext | None = None) -> np.ndarray:
-        """``n`` simulated click vectors on ``ranking``: (n, *ranking.shape) bool, Bernoulli draws of
-        :meth:`ranking_click_probabilities` from the caller's generator or seed ``rng`` (never the
-        world's own streams)."""
-        return truth.simulate_clicks(self.ranking_click_probabilities(user, history, ranking, context), rng, n)
+        """``n`` simulated click vectors on ``ranking``: (n, *ranking.shape) bool, drawn under the
+        world's click model (independent Bernoulli draws of every position, or the cascade's reading
+        top down with its stop decisions: :func:`~hermes_core.world.truth.draw_clicks`) from the
+        caller's generator or seed ``rng`` (never the world's own streams); their mean tends to
+        :meth:`ranking_click_probabilities`."""
+        active = truth.ranking_active_click_probabilities(self.model, int(user), ranking, history, context)
+        return truth.simulate_clicks(active, rng, n, truth.stop_probability(self.params))
 
     def relevance(self, user_idx: np.ndarray, item_idx: np.ndarray | None = None) -> np.ndarray:
         """True static graded relevance 0..4 for every (user, item) pair of the two index lists."""
@@ -230,7 +251,9 @@ class World:
         return grade(self.scales, pair_affinity(self.model, np.asarray(user_idx), np.asarray(item_idx)))
 
     def click_probability(self, user_idx: np.ndarray, item_idx: np.ndarray, position: np.ndarray) -> np.ndarray:
-        """``P(click)`` of aligned (user, item, position) triples without session context or fatigue."""
+        """``P(click)`` of aligned (user, item, position) triples without session context or fatigue:
+        ``theta_k attr(g~)``, under the cascade the click probability of a user still reading at
+        that position (as no item above her was clicked, for instance)."""
         affinity = pair_affinity(self.model, np.asarray(user_idx), np.asarray(item_idx))
         return examination(self.params, position) * attractiveness(self.params, truth.continuous_grade(self.model, affinity))
 
@@ -243,7 +266,8 @@ class World:
         """``q(r, a, k) = P(click | request r, candidate a, position k)``: (n_req, C, K), the
         position-based part of the click model (continuous grade, no similarity fatigue: the
         position-wise estimators' assumption, which the logged clicks break where a slate shows
-        near copies)."""
+        near copies). Under the cascade it is the click probability of a user still reading at
+        ``k``, not the marginal, which depends on the items above (:meth:`policy_value` refuses it)."""
         theta = examination(self.params, np.arange(self.params.slate_size))
         attr = attractiveness(self.params, truth.continuous_grade(self.model, self.logs.candidate_affinity))
         return attr[:, :, None] * theta[None, None, :]
@@ -254,8 +278,11 @@ class World:
         .. math:: V(\\pi) = \\frac{1}{nK}\\sum_r \\sum_k \\sum_a \\pi(a \\mid r, k)\\, q(r, a, k)
 
         ``action_dist``: (n_req, C, K) marginal probabilities of each candidate at each
-        position (over the requests in ``requests`` if given).
+        position (over the requests in ``requests`` if given). Position-based only: a cascade's
+        clicks depend on the whole slate, which marginals do not describe; its values come from
+        :func:`~hermes_core.world.policies.slate_policy_value`.
         """
+        require_position_based(self.params, "World.policy_value")
         q = self.candidate_click_probabilities()
         if requests is not None:
             q = q[np.asarray(requests)]
@@ -365,6 +392,16 @@ class World:
             conversions=conversions,
             dynamics=dynamics,
         )
+
+
+def require_position_based(params: WorldParams, caller: str) -> None:
+    """Refuse a value computed from position marginals under a click model they cannot express."""
+    if params.click_model != "position-based":
+        raise ValueError(
+            f"{caller} computes a policy's value from its position marginals, which holds only under the "
+            f"position-based click model; this world's click_model is {params.click_model!r}, whose clicks "
+            "depend on the items above: use hermes_core.world.policies.slate_policy_value with the "
+            "policy's Plackett-Luce logits")
 
 
 def seconds_to_days(seconds: np.ndarray) -> np.ndarray:

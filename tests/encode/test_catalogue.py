@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from hermes_core.encode import catalogue
-from hermes_core.encode.profiles import prepare_features
+from hermes_core.index.query_side import prepare_features
 
 
 def test_cache_makes_a_rerun_encode_nothing(world_stage: dict[str, Any], stand_in_image_encoder: str) -> None:

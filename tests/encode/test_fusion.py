@@ -21,7 +21,7 @@ from hermes_core.encode.fusion import (
     train_fusion,
 )
 from hermes_core.encode.params import FusionParams
-from hermes_core.encode.profiles import prepare_features
+from hermes_core.index.query_side import prepare_features
 from hermes_core.losses import in_batch_labels_and_mask, sampled_softmax_loss
 
 D_Q, D_V, D_T, D_K, D_OUT = 6, 5, 4, 3, 7

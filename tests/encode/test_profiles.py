@@ -54,16 +54,6 @@ def test_user_profiles_keep_users_with_enough_distinct_positives() -> None:
     np.testing.assert_allclose(profiles.vectors[0], [2 / 3, 2 / 3, 3.0])
 
 
-def test_prepare_features_centres_normalises_and_keeps_missing_rows_zero() -> None:
-    features = np.array([[1.0, 3.0], [3.0, 3.0], [9.0, 9.0]], dtype=np.float32)
-    prepared = pf.prepare_features(features, np.array([True, True, False]))
-    # mean of the present rows is (2, 3): rows become (-1, 0) and (1, 0)
-    np.testing.assert_allclose(prepared, [[-1.0, 0.0], [1.0, 0.0], [0.0, 0.0]])
-    # without centring only the norm changes: (1, 3) / sqrt(10)
-    np.testing.assert_allclose(pf.prepare_features(features, np.array([True, False, False]), centre=False)[0],
-                               np.array([1.0, 3.0]) / np.sqrt(10), rtol=1e-6)
-
-
 def test_text_query_pairs_use_only_eligible_items_of_high_grade() -> None:
     grades = np.array([[3, 2, 1, 3], [0, 0, 0, 2]])
     eligible = np.array([True, True, True, False])  # item 3 is cold

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hermes_core.encode.text import (
+from hermes_core.encoders.text import (
     BUNDLED_MINILM,
     TextEncoder,
     bundled_minilm_path,

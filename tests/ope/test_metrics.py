@@ -80,10 +80,15 @@ def test_headline_metrics_by_hand() -> None:
     assert world["dr_mean_relative_error"] == pytest.approx(0.01)
     assert world["dr_coverage"] == 1.0 and world["ipw_coverage"] == 0.75
     se = math.sqrt(0.02) / math.sqrt(2)  # every pair of errors is 0.2 apart: sd sqrt(0.02) over 2 runs
-    assert metrics["obd_bts_from_random"] == pytest.approx(
+    obd = metrics["obd_bts_from_random"]
+    assert {k: v for k, v in obd.items() if v is not None} == pytest.approx(
         {"ipw_mean_relative_error": 0.3, "snipw_mean_relative_error": 0.2, "dr_mean_relative_error": 0.6,
          "ipw_relative_ee_mc_se": se, "snipw_relative_ee_mc_se": se, "dr_relative_ee_mc_se": se})
-    assert metrics["gate"] == {"right_decision_share": pytest.approx(2 / 3), "main_promoted": 1}
+    # no parity run, no reward-model fit, no error-rate experiment, no slate study in this fixture: null
+    assert obd["ipw_parity_mean_relative_error"] is None and obd["reward_model_log_loss_skill"] is None
+    assert metrics["gate"] == {"right_decision_share": pytest.approx(2 / 3), "main_promoted": 1,
+                               "error_rate_promote_not_better": None, "error_rate_keep_better": None}
+    assert all(value is None for value in metrics["slate"].values())
 
 
 def test_main_promoted_follows_the_gate_temperature() -> None:
@@ -93,14 +98,15 @@ def test_main_promoted_follows_the_gate_temperature() -> None:
                "uniform": report("uniform", "promote", 0.01, 0.02, -0.03)}  # fmt: skip
     results = OpeResults(params=OpeParams(gate={"challenger_temperature": 2.0}), world_note="", study=None,
                          obd_note="", obd_results=None, gate_run=GateRun({}, reports))  # fmt: skip
-    assert headline_metrics(results)["gate"] == {"right_decision_share": 0.0, "main_promoted": 0}
+    gate = headline_metrics(results)["gate"]
+    assert (gate["right_decision_share"], gate["main_promoted"]) == (0.0, 0)
 
 
 def test_headline_metrics_fit_write_metrics_with_and_without_parts(tmp_path: Path) -> None:
     workspace = Workspace(tmp_path)
     full = headline_metrics(full_results())
     write_metrics(workspace, "ope", full)  # at most MAX_HEADLINE_METRICS numbers, 2 levels: accepted
-    assert sum(len(block) for block in full.values()) == 14
+    assert sum(len(block) for block in full.values()) == 23
     empty = headline_metrics(empty_results())
     assert set(empty) == set(full) and all(set(empty[k]) == set(full[k]) for k in full)  # stable keys
     assert all(value is None for block in empty.values() for value in block.values())

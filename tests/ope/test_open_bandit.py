@@ -109,6 +109,24 @@ def test_slope_choice_counts_by_hand() -> None:
     assert list(counts["switch-dr-slope"]) == ["5", "80.5", "inf"]
 
 
+def test_bootstrap_runs_with_a_cross_validated_reward_model() -> None:
+    """``reward_model="logistic-cv"`` runs inside the bootstrap (its inner folds grouped by original
+    row); IPW does not use the model, so its estimate is the same as with the fixed-C model, and
+    ``position_handling=None`` is the hermes default one-hot."""
+    logs = synthetic_logs()
+    target = np.full((4, 3), 0.1)
+    target[3] = 0.7
+    chosen = {"ipw": InverseProbabilityWeighting(), "dm": DirectMethod()}
+    tuned, _, _ = relative_errors_over_bootstrap(logs, target, 0.4, n_runs=1, seed=3, n_folds=2,
+                                                 reward_model="logistic-cv", estimators=chosen)  # fmt: skip
+    fixed, _, _ = relative_errors_over_bootstrap(logs, target, 0.4, n_runs=1, seed=3, n_folds=2, estimators=chosen)
+    one_hot, _, _ = relative_errors_over_bootstrap(logs, target, 0.4, n_runs=1, seed=3, n_folds=2, estimators=chosen,
+                                                   position_handling="one-hot")  # fmt: skip
+    np.testing.assert_array_equal(tuned["ipw"], fixed["ipw"])
+    np.testing.assert_array_equal(fixed["dm"], one_hot["dm"])
+    assert np.isfinite(tuned["dm"]).all() and not np.array_equal(tuned["dm"], fixed["dm"])
+
+
 def test_bootstrap_runs_reject_bad_arguments() -> None:
     logs = synthetic_logs(n=50)
     with pytest.raises(ValueError, match="n_runs"):

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_params_yaml_block_is_the_model_defaults() -> None:
     """``params.yaml``'s ``ope:`` block, read as YAML, validates to exactly the model's defaults."""
     block = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))["ope"]
-    assert set(block) == {"seed", "intervals", "estimators", "world", "gate", "obd"}
+    assert set(block) == {"seed", "intervals", "estimators", "world", "slate", "gate", "obd"}
     assert OpeParams(**block) == OpeParams()
 
 

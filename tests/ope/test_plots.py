@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
@@ -78,3 +79,38 @@ def test_obd_comparison_and_gate_data() -> None:
     assert gate["interval_holds_truth"].tolist() == [False, True]  # 0.0475 > 0.046
     assert gate["challenger"].tolist() == ["softmax-true@0.5", "uniform"]
 
+
+
+def test_reliability_slate_and_gate_error_figures_return_their_data() -> None:
+    import matplotlib.pyplot as plt
+
+    from hermes_core.ope.calibration import calibration_report
+
+    predicted = np.linspace(0.01, 0.2, 200)
+    observed = (np.arange(200) % 10 == 0).astype(float)
+    fig, data = plots.reliability(calibration_report(predicted, observed, n_bins=5), "hand")
+    assert list(data.columns) == ["bin", "count", "mean_predicted", "observed_rate"] and len(data) == 5
+    plt.close(fig)
+    index = pd.MultiIndex.from_product([["position-based", "cascade"], ["uniform", "greedy-true"], ["iips", "rips"]],
+                                       names=["click_model", "target", "estimator"])  # fmt: skip
+    summary = pd.DataFrame({"kl": 0.5, "relative_rmse": 0.1, "bias": 0.0, "coverage": 1.0}, index=index)
+    fig, data = plots.slate_errors(summary)
+    assert len(data) == 8 and {"click_model", "target", "estimator", "relative_rmse"} <= set(data.columns)
+    plt.close(fig)
+    errors = pd.DataFrame({"true_uplift_mean": [0.01, -0.01], "promote_rate": [0.6, 0.0],
+                           "promote_rate_low": [0.5, 0.0], "promote_rate_high": [0.7, 0.04]},
+                          index=pd.Index(["better", "worse"], name="challenger"))  # fmt: skip
+    fig, data = plots.gate_error_rates(errors)
+    assert data["challenger"].tolist() == ["better", "worse"]
+    plt.close(fig)
+
+
+def test_coverage_heatmap_marks_variance_only_intervals() -> None:
+    import matplotlib.pyplot as plt
+
+    coverage = pd.DataFrame({"ipw": [0.9, 0.95], "dm": [0.0, 0.1]}, index=["uniform", "greedy-true"])
+    fig, data = plots.coverage_heatmap(coverage, 0.95, {"ipw": "sampling error", "dm": "variance only"})
+    labels = [tick.get_text() for tick in fig.axes[0].get_xticklabels()]
+    assert labels == ["ipw", f"dm {plots.VARIANCE_ONLY_MARK}"]
+    assert set(data["interval_scope"]) == {"sampling error", "variance only"}
+    plt.close(fig)

@@ -14,6 +14,7 @@ from hermes_core.ope.policies import (
     bernoulli_ts_action_dist,
     learned_policy,
     logged_action_share,
+    obp_bernoulli_ts_action_dist,
     softmax_true_policy,
     uniform_policy,
 )
@@ -40,11 +41,41 @@ def test_logged_share_and_thompson_sampling_distributions() -> None:
     assert even[0, 0] + even[1, 0] == pytest.approx(1.0, abs=1e-12)
 
 
+def obp_select_action_loop(alpha: np.ndarray, beta: np.ndarray, len_list: int, n_sim: int, seed: int) -> np.ndarray:
+    """OBP's ``BernoulliTS.compute_batch_action_dist`` written out: one ``select_action()`` per draw,
+    ``random_.beta(a=reward_counts + alpha, b=(action_counts - reward_counts) + beta)`` with zero
+    counts, ``argsort()[::-1][:len_list]``, counted per position and divided by ``n_sim``."""
+    random_ = np.random.RandomState(seed)
+    reward_counts, action_counts = np.zeros(len(alpha)), np.zeros(len(alpha), dtype=int)
+    action_count = np.zeros((len(alpha), len_list))
+    for _ in np.arange(n_sim):
+        predicted_rewards = random_.beta(a=reward_counts + alpha, b=(action_counts - reward_counts) + beta)
+        selected_actions = predicted_rewards.argsort()[::-1][:len_list]
+        for pos in np.arange(len_list):
+            action_count[selected_actions[pos], pos] += 1
+    return action_count / n_sim
+
+
+def test_obp_bernoulli_ts_is_obps_simulation_draw_for_draw() -> None:
+    """Chunks of 70 draws of all 6 items continue the one RandomState stream, so 500 draws give
+    OBP's per-draw loop's frequencies exactly (not just within Monte-Carlo error)."""
+    alpha = np.array([2.0, 47.0, 8.0, 62.0, 3.0, 14.0])
+    beta = np.array([2189.0, 9e3, 3e3, 1e4, 900.0, 5e3])
+    fast = obp_bernoulli_ts_action_dist(alpha, beta, len_list=3, n_sim=500, random_state=12345, chunk=70)
+    np.testing.assert_array_equal(fast, obp_select_action_loop(alpha, beta, 3, 500, 12345))
+    np.testing.assert_allclose(fast.sum(axis=0), 1.0, atol=1e-12)
+    assert not np.array_equal(fast, obp_bernoulli_ts_action_dist(alpha, beta, 3, 500, random_state=1))
+
+
 def test_policies_reject_what_they_cannot_represent() -> None:
     with pytest.raises(ValueError, match="slot"):
         logged_action_share(np.array([0, 1]), np.array([0, 0]), n_actions=2, len_list=2)  # slot 1 never logged
     with pytest.raises(ValueError, match="positive"):
         bernoulli_ts_action_dist(np.array([1.0, 0.0]), np.array([1.0, 1.0]))
+    with pytest.raises(ValueError, match="positive"):
+        obp_bernoulli_ts_action_dist(np.array([1.0, -1.0]), np.array([1.0, 1.0]))
+    with pytest.raises(ValueError, match="len_list"):
+        obp_bernoulli_ts_action_dist(np.ones(2), np.ones(2), len_list=3)
 
 
 @pytest.mark.skipif(not (OBD_ROOT / "bts" / "all" / "all.csv").is_file(), reason=f"no Open Bandit sample at {OBD_ROOT}")

@@ -3,11 +3,20 @@ paths agree with the plain construction."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
-from sklearn.linear_model import LogisticRegression
+from scipy.special import log_expit
+from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 
 from hermes_core.ope import RewardFeatures, assign_folds, cross_fitted_reward_model
+from hermes_core.ope.reward_model import (
+    DEFAULT_LOGISTIC_CV_GRID,
+    CrossValidatedLogistic,
+    assign_stratified_folds,
+    cross_fit_reward_model,
+)
 
 
 class Memoriser:
@@ -152,3 +161,129 @@ def test_constant_fold_and_invalid_inputs() -> None:
         cross_fitted_reward_model(**data, n_actions=5, len_list=2, model="lightgbm")
     with pytest.raises(ValueError, match="unknown reward model"):
         cross_fitted_reward_model(**data, n_actions=5, len_list=3, model="forest")  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- "logistic-cv"
+def test_stratified_folds_deal_positive_groups_evenly_and_keep_groups_together() -> None:
+    """40 groups of 1-3 rows, 7 positive groups: each of 3 folds gets 2 or 3 of them (floor/ceil of
+    7/3); a group's rows share a fold; seeded."""
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(40), rng.integers(1, 4, 40))
+    positive_groups = rng.choice(40, 7, replace=False)
+    labels = np.isin(groups, positive_groups).astype(float)
+    folds = assign_stratified_folds(labels, 3, seed=5, groups=groups)
+    for group in np.unique(groups):
+        assert len(set(folds[groups == group])) == 1
+    per_fold = [len(set(groups[(folds == f) & (labels > 0)])) for f in range(3)]
+    assert sorted(per_fold) == [2, 2, 3]
+    assert sorted(np.bincount([folds[groups == g][0] for g in range(40)]).tolist()) == [13, 13, 14]
+    np.testing.assert_array_equal(folds, assign_stratified_folds(labels, 3, seed=5, groups=groups))
+    with pytest.raises(ValueError, match="n_folds"):
+        assign_stratified_folds(labels, 1, seed=0)
+
+
+def overfitting_problem(seed: int = 2, n: int = 150, d: int = 30) -> tuple[np.ndarray, np.ndarray]:
+    """One informative feature among 30: a large C fits the 29 noise features, a tiny one loses the
+    signal, so the best C lies inside the grid."""
+    rng = np.random.default_rng(seed)
+    features = rng.normal(size=(n, d))
+    rewards = (rng.random(n) < 1 / (1 + np.exp(-(features[:, 0] - 1.0)))).astype(float)
+    return features, rewards
+
+
+def test_logistic_cv_picks_the_c_of_least_cross_validated_log_loss() -> None:
+    """Brute force: on the same inner folds, fit ``LogisticRegression(C)`` for every C, score the
+    held-out rows by log-loss written with ``log_expit``, average the folds; the model's curve
+    equals it, its C is the argmin, and it is interior here (0.1, with both ends worse).
+    scikit-learn's ``LogisticRegressionCV(scoring="neg_log_loss")`` on those folds picks the same C."""
+    features, rewards = overfitting_problem()
+    model = CrossValidatedLogistic(cv=3, seed=0).fit(features, rewards)
+    folds = assign_stratified_folds(rewards, 3, seed=0)
+    splits = [(np.flatnonzero(folds != f), np.flatnonzero(folds == f)) for f in range(3)]
+    curve = []
+    for c in DEFAULT_LOGISTIC_CV_GRID:
+        losses = []
+        for train, test in splits:
+            fitted = LogisticRegression(C=c, max_iter=10000).fit(features[train], rewards[train])
+            logits = fitted.decision_function(features[test])
+            losses.append(-np.mean(rewards[test] * log_expit(logits) + (1 - rewards[test]) * log_expit(-logits)))
+        curve.append(np.mean(losses))
+    np.testing.assert_allclose(model.cv_log_loss_, curve, rtol=1e-10)
+    assert model.C_ == DEFAULT_LOGISTIC_CV_GRID[int(np.argmin(curve))] == 0.1
+    assert min(curve[0], curve[-1]) > model.cv_log_loss_.min()  # interior: both ends score worse
+    refit = LogisticRegression(C=0.1, max_iter=10000).fit(features, rewards)
+    np.testing.assert_allclose(model.coef_, refit.coef_, rtol=1e-10)
+    np.testing.assert_allclose(model.predict_proba(features), refit.predict_proba(features), rtol=1e-10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # scikit-learn 1.9 announces new attribute shapes
+        reference = LogisticRegressionCV(Cs=list(DEFAULT_LOGISTIC_CV_GRID), cv=splits, scoring="neg_log_loss",
+                                         l1_ratios=(0.0,), max_iter=10000).fit(features, rewards)  # fmt: skip
+    assert float(np.ravel(reference.C_)[0]) == model.C_
+
+
+def test_logistic_cv_refuses_what_it_cannot_cross_validate() -> None:
+    features, rewards = overfitting_problem(n=40)
+    rewards[:] = 0.0
+    rewards[:2] = 1.0  # two positive rows cannot fill three inner folds
+    with pytest.raises(ValueError, match="at least cv = 3"):
+        CrossValidatedLogistic(cv=3).fit(features, rewards)
+    with pytest.raises(ValueError, match="Cs"):
+        CrossValidatedLogistic(Cs=(1.0, -1.0))
+    with pytest.raises(ValueError, match="binary"):
+        cross_fitted_reward_model(features[:, :2], np.zeros(40, dtype=int), None, np.linspace(0, 1, 40),
+                                  n_actions=2, len_list=1, model="logistic-cv")  # fmt: skip
+
+
+def test_cross_fit_records_the_c_chosen_in_each_fold_and_slot() -> None:
+    """Per position, 3 outer folds: ``chosen_c[f, k]`` is the C that :class:`CrossValidatedLogistic`
+    picks when fitted by hand on fold f's training rows at slot k (grid 0.01, 1, 100), and its CV
+    curve is recorded. ``cross_fitted_reward_model`` returns the same predictions without the
+    record; fixed-C logistic records C = 100 and LightGBM NaN."""
+    data = problem(6, n=600)
+    folds = assign_folds(600, 3, seed=2)
+    grid = (100.0, 0.01, 1.0)  # unsorted on purpose: the model sorts it
+    fit = cross_fit_reward_model(**data, n_actions=5, len_list=3, folds=folds, model="logistic-cv", seed=4,
+                                 position_handling="per-position", cv_grid=grid)  # fmt: skip
+    assert fit.chosen_c.shape == (3, 3) and fit.cv_log_loss.shape == (3, 3, 3)
+    assert fit.c_grid == (0.01, 1.0, 100.0)
+    features = RewardFeatures.from_arrays(data["context"], 5, 3, slot_one_hot=False)
+    for f in range(3):
+        for slot in range(3):
+            rows = np.flatnonzero((folds != f) & (data["position"] == slot))
+            by_hand = CrossValidatedLogistic(Cs=grid, seed=4).fit(
+                features.rows(rows, data["action"][rows], data["position"][rows]), data["reward"][rows]
+            )
+            assert fit.chosen_c[f, slot] == by_hand.C_
+            np.testing.assert_allclose(fit.cv_log_loss[f, slot], by_hand.cv_log_loss_, rtol=1e-12)
+    fixed = cross_fit_reward_model(**data, n_actions=5, len_list=3, folds=folds)
+    assert (fixed.chosen_c == 100.0).all() and fixed.chosen_c.shape == (3, 1) and fixed.c_grid == ()
+    assert np.isnan(fixed.cv_log_loss).all()
+    np.testing.assert_array_equal(fixed.estimated_rewards,
+                                  cross_fitted_reward_model(**data, n_actions=5, len_list=3, folds=folds))  # fmt: skip
+    boosted = cross_fit_reward_model(**data, n_actions=5, len_list=3, folds=folds, model="lightgbm")
+    assert np.isnan(boosted.chosen_c).all()
+
+
+def test_logistic_cv_inner_folds_respect_bootstrap_groups() -> None:
+    """With ``groups`` (the original row of each bootstrap copy), a memorising feature (the original
+    row id) cannot help inside the inner folds: the chosen C is that of the same fit on the groups'
+    folds, written out with ``assign_stratified_folds(..., groups=...)``."""
+    rng = np.random.default_rng(8)
+    data = problem(8, n=300)
+    rows = rng.integers(0, 300, 300)
+    features = np.column_stack([data["context"][rows], np.eye(300)[rows]])  # one indicator per original row
+    rewards = data["reward"][rows]
+    grouped = CrossValidatedLogistic(seed=1).fit(features, rewards, groups=rows)
+    folds = assign_stratified_folds(rewards, 3, seed=1, groups=rows)
+    for f in range(3):
+        assert not set(rows[folds == f]) & set(rows[folds != f])  # no original row on both sides
+    by_hand = []
+    for c in DEFAULT_LOGISTIC_CV_GRID:
+        losses = []
+        for f in range(3):
+            train, test = folds != f, folds == f
+            fitted = LogisticRegression(C=c, max_iter=10000, random_state=1).fit(features[train], rewards[train])
+            logits = fitted.decision_function(features[test])
+            losses.append(np.mean(np.logaddexp(0, logits) - rewards[test] * logits))
+        by_hand.append(np.mean(losses))
+    np.testing.assert_allclose(grouped.cv_log_loss_, by_hand, rtol=1e-10)

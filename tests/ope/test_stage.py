@@ -115,8 +115,10 @@ def test_relative_path_from_a_dvc_experiment_copy(tmp_path: Path, monkeypatch: p
 def test_bts_target_defaults_to_the_logged_share_and_says_so() -> None:
     params = OpeParams()
     assert bts_target(params) is None  # evaluate_bts_from_random then uses BTS's logged action share
-    assert obd_note(params) == ("campaign all; BTS action distribution: BTS's logged action share per slot "
-                                "(context-free; OBP's production prior not supplied)")  # fmt: skip
+    assert obd_note(params) == ("campaign all; protocol hermes; reward model logistic-cv; BTS action distribution: "
+                                "BTS's logged action share per slot (context-free; OBP's production prior not "
+                                "supplied)")  # fmt: skip
+    assert "protocol obp" in obd_note(OpeParams(obd={"protocol": "obp"}))
 
 
 def test_bts_target_simulates_the_prior_file(tmp_path: Path) -> None:
@@ -128,8 +130,8 @@ def test_bts_target_simulates_the_prior_file(tmp_path: Path) -> None:
                      encoding="utf-8")  # fmt: skip
     params = OpeParams(obd=OpenBanditParams(bts_prior_yaml=str(prior), n_sim_bts=2000))
     np.testing.assert_array_equal(bts_target(params), [[0, 0, 1], [1, 0, 0], [0, 1, 0]])
-    assert obd_note(params) == ("campaign all; BTS action distribution: Bernoulli TS simulated from "
-                                "prior_bts.yaml (2,000 draws), as published")  # fmt: skip
+    assert obd_note(params).endswith("BTS action distribution: Bernoulli TS simulated from prior_bts.yaml "
+                                     "(2,000 draws), as published")  # fmt: skip
 
 
 @needs_obd
@@ -145,10 +147,15 @@ def test_run_obd_experiments_wires_the_ope_parameters(monkeypatch: pytest.Monkey
     # each experiment's truth is the on-policy click rate of the evaluated policy's own logs
     assert results["random-from-bts"].ground_truth == pytest.approx(38 / 10_000)
     assert results["bts-from-random"].ground_truth == pytest.approx(42 / 10_000)
+    configured = list(configured_estimators(params.estimators))
     for result in results.values():
         assert (result.n_runs, result.seed, result.n_folds) == (2, 4, 2)
-        assert list(result.estimates) == list(configured_estimators(params.estimators))
-    direct = evaluate_bts_from_random(OBD_ROOT, "all", n_runs=2, seed=4, n_folds=2,
+    # MIPS needs the known uniform behaviour policy: experiment 2 only
+    assert list(results["random-from-bts"].estimates) == configured
+    assert list(results["bts-from-random"].estimates) == [*configured, "mips", "snmips"]
+    e = params.estimators
+    direct = evaluate_bts_from_random(OBD_ROOT, "all", n_runs=2, seed=4, n_folds=2, reward_model=e.reward_model,
+                                      cv_grid=e.reward_model_cv_grid, cv_folds=e.reward_model_cv_folds,
                                       estimators=configured_estimators(params.estimators))  # fmt: skip
     for name, values in direct.estimates.items():
         np.testing.assert_array_equal(results["bts-from-random"].estimates[name], values, err_msg=name)

@@ -150,3 +150,89 @@ def test_weight_grid_arguments_are_validated() -> None:
         WeightGridSlopeTuned(family=SwitchDoublyRobust, parameter="tau", small_values=(0.0,))
     with pytest.raises(ValueError, match="hyperparameters"):
         hyperparameter_value(DoublyRobust())
+
+
+# ----------------------------------------------------------------------------- SLOPE inside the bootstrap
+def _slope_candidates(n: int = 400) -> list:
+    from hermes_core.ope.base import RoundTerms
+
+    rng = np.random.default_rng(3)
+    noise = rng.normal(0.0, 1.0, n)
+    # wider and unbiased -> narrower and biased, so the choice moves between resamples
+    return [RoundTerms(correction=noise * scale + bias) for scale, bias in ((3.0, 0.0), (1.5, 0.08), (0.7, 0.2), (0.3, 0.33))]
+
+
+def test_slope_accept_last_matches_slope_select_column_by_column() -> None:
+    from hermes_core.ope.base import RoundTerms
+    from hermes_core.ope.tuning import SLOPE_CONSTANT, slope_accept_last, slope_select
+
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        k = int(rng.integers(1, 6))
+        estimates = rng.normal(0.0, 0.3, k)
+        widths = rng.uniform(0.01, 0.5, k)
+        # one "round" sample per candidate whose mean and width are the drawn ones: two rounds
+        # m +- s give mean m and np.var s^2; with n = 2 the width is t(1) * s
+        from scipy import stats
+
+        t1 = float(stats.t(1).ppf(0.95))
+        terms = [RoundTerms(correction=np.array([m - w / t1, m + w / t1])) for m, w in zip(estimates, widths)]
+        assert slope_accept_last(estimates[:, None], widths[:, None])[0] == slope_select(terms, 0.05)
+    assert SLOPE_CONSTANT > 0
+
+
+def test_slope_bootstrap_redoes_the_selection_on_every_resample() -> None:
+    from hermes_core.evaluation.bootstrap import resampled_means
+    from hermes_core.ope.base import RoundTerms
+    from hermes_core.ope.intervals import bootstrap_replicates
+    from hermes_core.ope.tuning import SlopeSelectedTerms, slope_select
+
+    candidates = _slope_candidates()
+    n = candidates[0].n_rounds
+    chosen = candidates[slope_select(candidates)]
+    terms = SlopeSelectedTerms(correction=chosen.correction,
+                               candidate_rewards=tuple(c.round_rewards() for c in candidates))
+    assert terms.estimate() == chosen.estimate()
+    replicates = bootstrap_replicates({"slope": terms}, n_bootstrap=60, seed=11)["slope"]
+    # the same resamples drawn by hand: resampled_means draws a (B, n) index matrix from default_rng(seed)
+    indices = np.random.default_rng(11).integers(0, n, size=(60, n), dtype=np.int32)
+    by_hand = []
+    for rows in indices:
+        resampled = [RoundTerms(correction=c.correction[rows]) for c in candidates]
+        by_hand.append(resampled[slope_select(resampled)].estimate())
+    np.testing.assert_allclose(replicates, by_hand, rtol=0, atol=1e-12)
+    picks = {slope_select([RoundTerms(correction=c.correction[rows]) for c in candidates]) for rows in indices}
+    assert len(picks) > 1, "the fixture should make SLOPE change its mind between resamples"
+    assert resampled_means(np.ones((n, 1)), 2, 0).shape == (2, 1)
+
+
+def test_slope_tuned_round_terms_carry_every_candidate_and_cluster() -> None:
+    """SlopeTuned's terms are the chosen candidate's, with every candidate's round rewards; a
+    clustered copy averages all of them within groups."""
+    from hermes_core.ope.intervals import cluster_terms
+    from hermes_core.ope.tuning import SlopeSelectedTerms
+
+    inputs = OpeInputs.from_arrays(**click_log(n=400))
+    candidates = tuple(SwitchDoublyRobust(tau=t) for t in (1.0, 10.0, math.inf))
+    tuned = SlopeTuned(candidates=candidates)
+    terms = tuned.round_terms(inputs)
+    assert isinstance(terms, SlopeSelectedTerms)
+    assert terms.estimate() == tuned.select(inputs).round_terms(inputs).estimate()
+    for candidate, rewards in zip(candidates, terms.candidate_rewards):
+        np.testing.assert_array_equal(rewards, candidate.round_terms(inputs).round_rewards())
+    groups = np.repeat(np.arange(200), 2)
+    clustered = cluster_terms(terms, groups)
+    assert isinstance(clustered, SlopeSelectedTerms) and clustered.n_rounds == 200
+    np.testing.assert_allclose(clustered.candidate_rewards[0], terms.candidate_rewards[0].reshape(200, 2).mean(axis=1))
+    assert clustered.estimate() == pytest.approx(terms.estimate(), abs=1e-12)
+
+
+def test_interval_scope_says_which_estimators_cover_their_bias() -> None:
+    from hermes_core.ope.base import interval_scope
+    from hermes_core.ope.registry import make_estimators
+
+    scopes = {name: interval_scope(e) for name, e in make_estimators(tuning_grid="quantiles").items()}
+    assert {n for n, s in scopes.items() if s == "sampling error"} == {"ipw", "snipw", "dr", "sndr"}
+    assert interval_scope(SwitchDoublyRobust(tau=math.inf)) == "sampling error"
+    assert interval_scope(InverseProbabilityWeighting(clip_lambda=5.0)) == "variance only"
+    assert interval_scope(SubGaussianInverseProbabilityWeighting(shrinkage_lambda=0.0)) == "sampling error"

@@ -9,5 +9,10 @@ that runs them (e.g. the OPE experiments on Open Bandit in :mod:`hermes_core.ope
   :mod:`~hermes_core.data.readers.movielens_variants` (what each variant's README says: files,
   genres, rating scale, when it was taken) and
   :mod:`~hermes_core.data.readers.movielens_download` (the official archives, checksummed);
-- :mod:`~hermes_core.data.readers.open_bandit`: the Open Bandit Dataset's logged bandit feedback.
+- :mod:`~hermes_core.data.readers.open_bandit`: the Open Bandit Dataset's logged bandit feedback
+  (and OBP's production Bernoulli TS prior);
+- :mod:`~hermes_core.data.readers.movielens_kg`: MovieLens 100K's Freebase knowledge graph (KB4Rec
+  triples and the item-to-entity links);
+- :mod:`~hermes_core.data.readers.sequences`: users' time-ordered item sequences (the SASRec format,
+  MovieLens 1M and 100K).
 """

@@ -22,9 +22,17 @@ How the arrays are built (:func:`read_open_bandit_logs`):
   the first category dropped (``pandas.get_dummies(drop_first=True)``, OBP's default
   ``pre_process``), so every feature adds (levels - 1) columns; with
   ``include_affinity=True`` the ``user-item_affinity_*`` floats are appended;
-- ``action_context``: ``item_feature_0`` as is, then ``item_feature_1..3`` one-hot over all
-  their categories (OBP instead label-encodes them as integers, which imposes an arbitrary
-  order on hashes).
+- ``action_context`` (``item_context_encoding="one-hot"``, the default): ``item_feature_0`` as
+  is, then ``item_feature_1..3`` one-hot over all their categories;
+  ``item_context_encoding="label"`` builds OBP 0.5's instead (``OpenBanditDataset.pre_process``:
+  ``item_context.drop(columns=["item_id", "item_feature_0"]).apply(LabelEncoder().fit_transform)``
+  then ``item_feature_0``): ``item_feature_1..3`` as the rank of their category among the
+  column's sorted categories, then ``item_feature_0``. Label codes impose an arbitrary order on
+  hashes, so they serve the reproduction of OBP's published numbers, not our own models.
+  (Earlier OBP releases dropped only ``item_feature_0`` and so also fed ``item_id`` as a number.)
+
+:func:`read_bts_prior` reads the Beta prior of ZOZOTOWN's production Bernoulli TS
+(``prior_bts.yaml``, shipped next to the sample).
 
 Malformed lines (wrong column count, unparsable timestamp, item outside the item file, slot
 outside 1-3, click not 0/1, propensity outside (0, 1], empty user feature) raise
@@ -53,6 +61,11 @@ BEHAVIOR_POLICIES: tuple[str, ...] = ("random", "bts")
 CAMPAIGNS: tuple[str, ...] = ("all", "men", "women")
 LEN_LIST = 3
 N_USER_FEATURES = 4
+PRIOR_FILE = "prior_bts.yaml"
+"""Name of the Bernoulli TS prior file in the dataset folder (OBP's ``obp/policy/conf/prior_bts.yaml``)."""
+
+ItemContextEncoding = Literal["one-hot", "label"]
+"""How ``action_context`` encodes the hashed item features (see the module docstring)."""
 
 
 class OpenBanditFormatError(ValueError):
@@ -111,11 +124,22 @@ def _one_hot(values: Sequence[str], prefix: str, drop_first: bool) -> tuple[np.n
     return encoded, [f"{prefix}={category}" for category in kept]
 
 
-def read_item_context(path: Path | str) -> tuple[np.ndarray, tuple[str, ...]]:
-    """``action_context`` (n_items, d_a) and its column names from an ``item_context.csv``.
+def _label_codes(values: Sequence[str]) -> np.ndarray:
+    """Rank of each value among the sorted distinct values (scikit-learn's ``LabelEncoder``)."""
+    code_of = {category: code for code, category in enumerate(sorted(set(values)))}
+    return np.array([code_of[value] for value in values], dtype=np.float64)
+
+
+def read_item_context(
+    path: Path | str, encoding: ItemContextEncoding = "one-hot"
+) -> tuple[np.ndarray, tuple[str, ...]]:
+    """``action_context`` (n_items, d_a) and its column names from an ``item_context.csv``, in
+    the ``encoding`` of the module docstring (``"one-hot"`` or OBP's ``"label"``).
 
     Item ids must be exactly ``0 .. n_items - 1`` (row ``item_id`` gives the row of the matrix).
     """
+    if encoding not in ("one-hot", "label"):
+        raise ValueError(f"item_context_encoding must be 'one-hot' or 'label', got {encoding!r}")
     path = Path(path)
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
@@ -140,6 +164,11 @@ def read_item_context(path: Path | str) -> tuple[np.ndarray, tuple[str, ...]]:
     if sorted(rows) != list(range(len(rows))) or not rows:
         raise OpenBanditFormatError(f"{path}: item ids must be 0..n_items-1, got {sorted(rows)[:5]}...")
     ordered = [rows[item] for item in range(len(rows))]
+    if encoding == "label":
+        # OBP's column order: the label-encoded columns, then item_feature_0
+        codes = [_label_codes([categories[j] for _, categories in ordered]) for j in range(3)]
+        matrix = np.column_stack([*codes, [numeric for numeric, _ in ordered]])
+        return matrix, ("item_feature_1", "item_feature_2", "item_feature_3", "item_feature_0")
     blocks = [np.array([[numeric] for numeric, _ in ordered])]
     names = ["item_feature_0"]
     for j in range(3):
@@ -205,8 +234,10 @@ def read_open_bandit_logs(
     *,
     on_error: Literal["raise", "quarantine"] = "raise",
     include_affinity: bool = False,
+    item_context_encoding: ItemContextEncoding = "one-hot",
 ) -> OpenBanditLogs:
-    """Read ``<root>/<behavior_policy>/<campaign>/`` into :class:`OpenBanditLogs`.
+    """Read ``<root>/<behavior_policy>/<campaign>/`` into :class:`OpenBanditLogs`
+    (``item_context_encoding``: see the module docstring).
 
     Raises
     ------
@@ -220,7 +251,7 @@ def read_open_bandit_logs(
         raise ValueError(f"on_error must be 'raise' or 'quarantine', got {on_error!r}")
     folder = _folder(root, behavior_policy, campaign)
     log_path = folder / f"{campaign}.csv"
-    action_context, action_names = read_item_context(folder / "item_context.csv")
+    action_context, action_names = read_item_context(folder / "item_context.csv", item_context_encoding)
     n_items = action_context.shape[0]
 
     stamps: list[datetime] = []
@@ -299,3 +330,44 @@ def read_open_bandit_logs(
         source_line=np.array(lines, dtype=np.int64)[order],
         quarantined=tuple(quarantined),
     )
+
+
+def read_bts_prior(path: Path | str, campaign: Literal["all", "men", "women"] = "all") -> tuple[np.ndarray, np.ndarray]:
+    """The Beta(``alpha``, ``beta``) prior per item (two (n_items,) arrays) of ZOZOTOWN's
+    production Bernoulli TS for ``campaign``, from OBP's ``prior_bts.yaml``
+    (``{campaign: {alpha: [...], beta: [...]}}``).
+
+    Raises
+    ------
+    FileNotFoundError
+        when the file is missing.
+    OpenBanditFormatError
+        naming the file and the field: campaign absent, alpha/beta not lists of positive finite
+        numbers of one length.
+    """
+    import yaml
+
+    path = Path(path)
+    if campaign not in CAMPAIGNS:
+        raise ValueError(f"campaign must be one of {CAMPAIGNS}, got {campaign!r}")
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or not isinstance(document.get(campaign), dict):
+        raise OpenBanditFormatError(f"{path}: no mapping for campaign {campaign!r}")
+    arrays = []
+    for name in ("alpha", "beta"):
+        values = document[campaign].get(name)
+        try:
+            array = np.asarray(values, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise OpenBanditFormatError(f"{path}: {campaign}.{name} is not a list of numbers") from None
+        if array.ndim != 1 or array.size == 0:
+            raise OpenBanditFormatError(f"{path}: {campaign}.{name} must be a non-empty list, got {values!r:.60}")
+        bad = ~(np.isfinite(array) & (array > 0))
+        if bad.any():
+            index = int(np.argmax(bad))
+            raise OpenBanditFormatError(f"{path}: {campaign}.{name}[{index}] = {float(array[index])!r} is not positive")
+        arrays.append(array)
+    alpha, beta = arrays
+    if alpha.shape != beta.shape:
+        raise OpenBanditFormatError(f"{path}: {campaign}.alpha has {alpha.size} items, {campaign}.beta {beta.size}")
+    return alpha, beta

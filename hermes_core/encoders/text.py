@@ -10,7 +10,7 @@ offline (``HF_HUB_OFFLINE=1``, ``TRANSFORMERS_OFFLINE=1``, ``local_files_only=Tr
 model that is not on disk raises ``FileNotFoundError`` instead of being fetched.
 
 Empty or missing texts (``None``, ``""``, whitespace) are not encoded: their row is a zero
-vector and their modality mask is False, like a missing image in :mod:`.image`.
+vector and their modality mask is False, like a missing image in :mod:`hermes_core.encode.image`.
 """
 
 from __future__ import annotations

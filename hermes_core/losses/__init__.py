@@ -8,6 +8,24 @@ choose it (the encode towers train with ``sampled_softmax``; no key chooses amon
 * ``sampled_softmax``: :func:`~hermes_core.losses.sampled_softmax.sampled_softmax_loss`, the
   sampled softmax with in-batch negatives (InfoNCE); :func:`in_batch_labels_and_mask` builds its
   labels and mask for a batch of (query, positive item) pairs.
+
+The rank stage's list losses take ``scores`` and graded ``labels`` ``(B, L)`` (relevance ``>= 0``) and
+``mask`` ``(B, L)``, ``True`` at a real item; padded entries change nothing, and each returns the
+mean over the lists with at least one real item (each module says what a list without a relevant
+item contributes). Keyword arguments (``seed``, ``temperature``, ``weighting`` ...) keep their
+defaults when a loss is called through the registry; bind others with :func:`functools.partial`.
+
+* ``listmle``: :func:`~hermes_core.losses.listmle.listmle_loss` (Xia et al. 2008), ties by ``seed``;
+* ``softmax``: :func:`~hermes_core.losses.softmax_ce.softmax_ce_loss`, ListNet top-one with labels
+  normalised to a distribution (Cao et al. 2007);
+* ``approxndcg``: :func:`~hermes_core.losses.approx_ndcg.approx_ndcg_loss` (Qin, Liu & Li 2010);
+* ``lambdaloss``: :func:`~hermes_core.losses.lambdaloss.lambdaloss`, NDCG-Loss2++ (Wang et al. 2018);
+* ``ranknet``: :func:`~hermes_core.losses.ranknet.ranknet_loss` (Burges et al. 2005);
+* ``pointwise_bce``: :func:`~hermes_core.losses.pointwise.pointwise_bce_loss`, the baseline.
+
+:func:`~hermes_core.losses.ips_weighted.ips_softmax_loss`, the inverse-propensity-weighted softmax
+cross-entropy for position-biased clicks, needs a fourth argument (the propensities) and is not in
+the registry.
 """
 
 from __future__ import annotations
@@ -16,13 +34,26 @@ from collections.abc import Callable
 
 import torch
 
+from hermes_core.losses.approx_ndcg import approx_ndcg_loss
+from hermes_core.losses.ips_weighted import ips_softmax_loss
+from hermes_core.losses.lambdaloss import lambdaloss
+from hermes_core.losses.listmle import listmle_loss
+from hermes_core.losses.pointwise import pointwise_bce_loss
+from hermes_core.losses.ranknet import ranknet_loss
 from hermes_core.losses.sampled_softmax import in_batch_labels_and_mask, sampled_softmax_loss
+from hermes_core.losses.softmax_ce import softmax_ce_loss
 
 Loss = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 """``(scores (n, m), labels (n, m), mask (n, m) bool) -> scalar tensor``."""
 
 LOSSES: dict[str, Loss] = {
     "sampled_softmax": sampled_softmax_loss,
+    "listmle": listmle_loss,
+    "softmax": softmax_ce_loss,
+    "approxndcg": approx_ndcg_loss,
+    "lambdaloss": lambdaloss,
+    "ranknet": ranknet_loss,
+    "pointwise_bce": pointwise_bce_loss,
 }
 """Every loss by the name a parameter file uses."""
 
@@ -35,4 +66,17 @@ def get_loss(name: str) -> Loss:
         raise KeyError(f"unknown loss {name!r}; known losses: {', '.join(sorted(LOSSES))}") from None
 
 
-__all__ = ["LOSSES", "Loss", "get_loss", "in_batch_labels_and_mask", "sampled_softmax_loss"]
+__all__ = [
+    "LOSSES",
+    "Loss",
+    "approx_ndcg_loss",
+    "get_loss",
+    "in_batch_labels_and_mask",
+    "ips_softmax_loss",
+    "lambdaloss",
+    "listmle_loss",
+    "pointwise_bce_loss",
+    "ranknet_loss",
+    "sampled_softmax_loss",
+    "softmax_ce_loss",
+]

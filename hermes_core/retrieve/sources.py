@@ -143,8 +143,8 @@ class GraphSource:
 
 @dataclass(eq=False)
 class SequenceSource:
-    """A next-item scorer over the history: ``score(histories) -> (n, n_items)`` whose columns are
-    world items (``column_item`` maps a column to its item when they differ)."""
+    """A next-item scorer over the history: ``score(histories) -> (n, n_items)`` whose column ``j``
+    is world item ``j`` (the stage shifts SASRec's ids ``1..n`` onto world indices)."""
 
     score: Callable[[list[np.ndarray]], np.ndarray]
     k: int

@@ -112,18 +112,10 @@ def load_inputs(workspace: Workspace) -> tuple[RetrieveInputs | None, str]:
     manifest = json.loads((folder / "index" / "manifest.json").read_text(encoding="utf-8"))
     table = pq.read_table(folder / "embeddings.parquet").to_pandas()
     rows = index_of_items(table["item_id"])
-    n_items = world.n_items
-    def column(name: str) -> np.ndarray:
-        values = np.stack(table[name].to_numpy()).astype(np.float32)
-        out = np.zeros((n_items, values.shape[1]), dtype=np.float32)
-        out[rows] = values
-        return out
-    def mask(name: str) -> np.ndarray:
-        out = np.zeros(n_items, dtype=bool)
-        out[rows] = table[name].to_numpy(dtype=bool)
-        return out
-    text_raw, image_raw = column("text_embedding"), column("image_embedding")
-    text_mask, image_mask = mask("has_text"), mask("has_image")
+    text_raw, image_raw = by_item(table, "text_embedding", rows, world.n_items), by_item(
+        table, "image_embedding", rows, world.n_items)
+    text_mask, image_mask = by_item(table, "has_text", rows, world.n_items), by_item(
+        table, "has_image", rows, world.n_items)
     centre = bool(manifest.get("feature_centering", True))
     vector_column = next(name for name in table.columns if name.endswith("_item_vector"))
     index_rows = pq.read_table(folder / "index" / "rows.parquet").to_pandas()
@@ -131,7 +123,7 @@ def load_inputs(workspace: Workspace) -> tuple[RetrieveInputs | None, str]:
         world=world, text=prepare_features(text_raw, text_mask, centre), image=prepare_features(image_raw, image_mask, centre),
         text_mask=text_mask, image_mask=image_mask,
         text_centre=text_raw[text_mask].astype(np.float64).mean(axis=0) if text_mask.any() else np.zeros(text_raw.shape[1]),
-        feature_centering=centre, item_vectors=column(vector_column),
+        feature_centering=centre, item_vectors=by_item(table, vector_column, rows, world.n_items),
         index_items=index_of_items(index_rows.sort_values("row")["item_id"]), index=load_index(folder / "index" / "index.faiss"),
         query_side=QuerySide.load(folder / "index" / "query_side.npz"), manifest=manifest,
     )  # fmt: skip
@@ -139,6 +131,21 @@ def load_inputs(workspace: Workspace) -> tuple[RetrieveInputs | None, str]:
     return inputs, (f"World: {p.n_users:,} users, {p.n_items:,} items, {p.n_requests:,} logged requests over "
                     f"{p.log_days} days, {p.n_queries:,} text queries. Index: {manifest['index_type']} over "
                     f"{manifest['n_rows']:,} {manifest['tower']} item vectors of width {manifest['dim']}.")  # fmt: skip
+
+
+def by_item(table: pd.DataFrame, column: str, rows: np.ndarray, n_items: int) -> np.ndarray:
+    """A column of ``embeddings.parquet`` as an array indexed by world item (``rows`` gives each
+    table row's item): vectors as float32 (n_items, d), flags as bool (n_items,); items absent
+    from the table get zeros / False."""
+    values = table[column].to_numpy()
+    if values.dtype == bool:
+        out = np.zeros(n_items, dtype=bool)
+        out[rows] = values
+        return out
+    vectors = np.stack(values).astype(np.float32)
+    out = np.zeros((n_items, vectors.shape[1]), dtype=np.float32)
+    out[rows] = vectors
+    return out
 
 
 def index_of_items(item_ids: pd.Series) -> np.ndarray:

@@ -55,7 +55,10 @@ PARAMS_BLOCKS: dict[str, str] = {
     "ingest": "hermes_core.ingest.params:IngestParams",
     "encode": "hermes_core.encode.params:EncodeParams",
     "retrieve": "hermes_core.retrieve.params:RetrieveParams",
+    "rank": "hermes_core.rank.params:RankParams",
+    "delayed_feedback": "hermes_core.delayed_feedback.params:DelayedFeedbackParams",
     "ope": "hermes_core.ope.params:OpeParams",
+    "rerank": "hermes_core.rerank.params:RerankParams",
 }
 
 

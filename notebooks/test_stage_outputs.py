@@ -23,7 +23,8 @@ import pytest
 from hermes_core.ingest.world_signals import HEADLINE_KEYS
 
 NOTEBOOK_OF_STAGE = {"ingest": "01_ingest.ipynb", "encode": "02_encode.ipynb", "retrieve": "03_retrieve.ipynb",
-                     "ope": "06_ope.ipynb"}
+                     "rank": "04_rank.ipynb", "delayed_feedback": "05_delayed_feedback.ipynb", "ope": "06_ope.ipynb",
+                     "rerank": "07_rerank.ipynb"}
 
 
 def _output_root() -> Path:
@@ -147,6 +148,49 @@ def test_retrieve_metrics_are_consistent(request: pytest.FixtureRequest) -> None
     assert all(metrics["latency_ms"][f"{name}_p50"] <= metrics["latency_ms"][f"{name}_p99"] + 1e-9
                for name in ("ann", "kg", "sasrec"))
     assert all(value >= 0 and float(value).is_integer() for value in metrics["source_failures"].values())
+
+
+def test_rank_metrics_are_consistent(request: pytest.FixtureRequest) -> None:
+    metrics = _stage_outputs(request, "rank")
+    assert set(metrics) == {"ndcg_at_10", "mrr", "train_seconds", "lists_per_second", "pre_rank_recall", "clicks"}
+    rankers = {"listmle", "softmax", "approxndcg", "lambdaloss", "ranknet", "pointwise_bce", "lightgbm_lambdarank",
+               "popularity", "random"}
+    assert set(metrics["ndcg_at_10"]) == rankers and set(metrics["mrr"]) == rankers
+    assert set(metrics["clicks"]) == {"naive", "ips", "examination_free"}
+    flat = _leaves(metrics)
+    _assert_numbers(flat)
+    assert all(0.0 <= value <= 1.0 for key, value in flat.items() if key.startswith(("ndcg", "mrr", "pre_rank", "clicks")))
+    assert metrics["train_seconds"] > 0 and metrics["lists_per_second"] > 0
+    scores = _output_root() / "data" / "rank" / "scores.parquet"
+    assert scores.is_file(), f"the rank notebook wrote no {scores}"
+
+
+def test_delayed_feedback_metrics_are_consistent(request: pytest.FixtureRequest) -> None:
+    metrics = _stage_outputs(request, "delayed_feedback")
+    corrections = {"dfm", "fnw", "fsiw", "esdfm", "defer", "elapsed_weight"}
+    assert set(metrics) == {"vanilla", "oracle", "ri_auc", "ri_prauc", "ri_nll"}
+    for end in ("vanilla", "oracle"):
+        assert set(metrics[end]) == {"auc", "prauc", "nll"}
+        assert 0.0 <= metrics[end]["auc"] <= 1.0 and 0.0 <= metrics[end]["prauc"] <= 1.0 and metrics[end]["nll"] > 0
+    for ri in ("ri_auc", "ri_prauc", "ri_nll"):
+        assert set(metrics[ri]) == corrections, ri
+    _assert_numbers(_leaves(metrics))
+
+
+def test_rerank_metrics_are_consistent(request: pytest.FixtureRequest) -> None:
+    metrics = _stage_outputs(request, "rerank")
+    policies = {"before", "mmr", "parity", "singh_joachims", "fair"}
+    assert set(metrics) == {"ndcg_at_10", "ild", "exposure_ratio", "exposure_gini", "expected_clicks",
+                            "default_policy_index", "singh_joachims_infeasible_lists"}
+    for measure in ("ndcg_at_10", "ild", "exposure_ratio", "exposure_gini"):
+        assert set(metrics[measure]) == policies, measure
+    flat = _leaves(metrics)
+    _assert_numbers(flat)
+    assert all(0.0 <= value <= 1.0 for key, value in flat.items() if key.startswith(("ndcg", "ild", "exposure_gini")))
+    assert metrics["default_policy_index"] in (0, 1, 2, 3)
+    assert metrics["expected_clicks"]["before"] > 0 and metrics["expected_clicks"]["default_policy"] > 0
+    slates = _output_root() / "data" / "rerank" / "slates.parquet"
+    assert slates.is_file(), f"the rerank notebook wrote no {slates}"
 
 
 @pytest.mark.parametrize("stage", sorted(NOTEBOOK_OF_STAGE))

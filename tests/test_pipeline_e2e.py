@@ -121,7 +121,7 @@ def test_every_html_page_reads_offline(project: Project, first_repro: subprocess
     from hermes_core.html_report import external_resources
 
     pages = sorted((project.root / "reports" / "html").glob("*.html"))
-    assert [page.name for page in pages] == ["01_ingest.html", "02_encode.html", "03_retrieve.html", "06_ope.html",
+    assert [page.name for page in pages] == ["01_ingest.html", "02_encode.html", "03_retrieve.html", "04_rank.html", "05_delayed_feedback.html", "06_ope.html", "07_rerank.html",
                                                 "index.html"]
     for page in pages:
         assert external_resources(page.read_text(encoding="utf-8")) == [], page.name

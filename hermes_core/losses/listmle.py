@@ -54,13 +54,15 @@ def listmle_loss(
     ordered_scores = clean_scores.gather(1, permutation)  # (B, L) s_{pi(1)}, s_{pi(2)}, ...
     ordered_mask = mask.gather(1, permutation)  # real items first
     zeros = torch.zeros_like(ordered_scores)
-    row_max = ordered_scores.detach().masked_fill(~ordered_mask, float("-inf")).amax(dim=1, keepdim=True)
-    row_max = torch.where(torch.isfinite(row_max), row_max, torch.zeros_like(row_max))
-    shifted = torch.where(ordered_mask, ordered_scores - row_max, zeros)
-    exponentials = torch.where(ordered_mask, torch.exp(shifted), zeros)
-    tail_sums = exponentials.flip(1).cumsum(dim=1).flip(1)  # (B, L): sum over l >= k
-    log_tail_sums = torch.log(torch.where(ordered_mask, tail_sums, torch.ones_like(tail_sums)))
-    per_list = torch.where(ordered_mask, log_tail_sums - shifted, zeros).sum(dim=1)
+    # log sum_{l >= k} e^{s_l} by a reversed logcumsumexp, which never underflows however far apart
+    # the scores drift (a cumulative sum of e^{s - max} does once the spread passes ~88 in float32);
+    # padding (after the real items) holds a finite filler 100 below the row's smallest real score,
+    # so its e^{filler} adds under 1e-42 relative and no -inf ever reaches a gradient
+    row_min = ordered_scores.detach().masked_fill(~ordered_mask, float("inf")).amin(dim=1, keepdim=True)
+    filler = torch.where(torch.isfinite(row_min), row_min - 100.0, torch.zeros_like(row_min))
+    filled = torch.where(ordered_mask, ordered_scores, filler.expand_as(ordered_scores))
+    log_tail_sums = torch.logcumsumexp(filled.flip(1), dim=1).flip(1)  # (B, L): log sum over l >= k
+    per_list = torch.where(ordered_mask, log_tail_sums - filled, zeros).sum(dim=1)
     has_relevant = (clean_labels > 0).any(dim=1)
     per_list = torch.where(has_relevant, per_list, torch.zeros_like(per_list))
     return mean_over_lists(per_list, mask)

@@ -12,7 +12,7 @@
    validation and :func:`blend_split` on test; :func:`run_fault_demo`;
 6. :func:`run_paper_protocols`: SASRec under the paper's protocol on the world's clicks, MovieLens
    100K and ``retrieve.sequences_path``; :func:`movielens_graph_check`;
-7. :func:`save_candidates`: the blend's candidates for the rank stage.
+7. :func:`save_candidates`: the blend's candidates of the validation and test splits for the rank stage.
 
 The maths lives in the modules named above; this one wires the ``retrieve`` parameters into them.
 """
@@ -442,29 +442,34 @@ def movielens_graph_check(params: RetrieveParams, k: int = 100) -> pd.DataFrame 
 
 
 # ----------------------------------------------------------------------------- 7 · outputs
-def save_candidates(folder: Path, request_set: RequestSet, blends: list[Blend], world: World) -> Path:
-    """``data/retrieve/candidates.parquet``: per test request and query, its blended candidates in
-    rank order with their score and the sources that found each (the rank stage's input)."""
+def save_candidates(folder: Path, splits: dict[str, tuple[RequestSet, list[Blend]]], world: World) -> Path:
+    """``data/retrieve/candidates.parquet``: per request and query of each split (``{split: (request
+    set, blends)}``, the validation and test splits), its blended candidates in rank order with their
+    score and the sources that found each: the rank stage's input (test lists to score, validation
+    lists to choose epochs and hyperparameters on)."""
     folder.mkdir(parents=True, exist_ok=True)
-    frame = request_set.frame
-    columns: dict[str, list] = {key: [] for key in ("key", "kind", "query_class", "user_id", "rank", "item_id",
+    columns: dict[str, list] = {key: [] for key in ("split", "key", "kind", "query_class", "user_id", "rank", "item_id",
                                                    "score", "sources")}
-    for i, item_blend in enumerate(blends):
-        n = len(item_blend.items)
-        columns["key"] += [frame["key"].iat[i]] * n
-        columns["kind"] += [frame["kind"].iat[i]] * n
-        columns["query_class"] += [frame["query_class"].iat[i]] * n
-        columns["user_id"] += [world.user_ids[int(frame["user"].iat[i])]] * n
-        columns["rank"] += list(range(1, n + 1))
-        columns["item_id"] += [world.item_ids[int(item)] for item in item_blend.items]
-        columns["score"] += [float(s) for s in item_blend.scores]
-        columns["sources"] += ["+".join(item_blend.provenance(p)) for p in range(n)]
+    item_ids, user_ids = world.item_ids, world.user_ids  # built once: each is a fresh list
+    for split, (request_set, blends) in splits.items():
+        frame = request_set.frame
+        for i, item_blend in enumerate(blends):
+            n = len(item_blend.items)
+            columns["split"] += [split] * n
+            columns["key"] += [frame["key"].iat[i]] * n
+            columns["kind"] += [frame["kind"].iat[i]] * n
+            columns["query_class"] += [frame["query_class"].iat[i]] * n
+            columns["user_id"] += [user_ids[int(frame["user"].iat[i])]] * n
+            columns["rank"] += list(range(1, n + 1))
+            columns["item_id"] += [item_ids[int(item)] for item in item_blend.items]
+            columns["score"] += [float(s) for s in item_blend.scores]
+            columns["sources"] += ["+".join(item_blend.provenance(p)) for p in range(n)]
     path = folder / "candidates.parquet"
     pq.write_table(pa.table(columns, schema=CANDIDATE_SCHEMA), path)
     return path
 
 
-CANDIDATE_SCHEMA = pa.schema([("key", pa.string()), ("kind", pa.string()), ("query_class", pa.string()),
+CANDIDATE_SCHEMA = pa.schema([("split", pa.string()), ("key", pa.string()), ("kind", pa.string()), ("query_class", pa.string()),
                               ("user_id", pa.string()), ("rank", pa.int64()), ("item_id", pa.string()),
                               ("score", pa.float64()), ("sources", pa.string())])  # fmt: skip
 

@@ -32,42 +32,11 @@ import pandas as pd
 from hermes_core.retrieve.query_understanding import ConstraintExtractor, Constraints
 from hermes_core.retrieve.params import RetrieveSplitParams
 from hermes_core.world.catalogue import SECONDS_PER_DAY
-from hermes_core.world.simulate import Logs, request_context
+from hermes_core.world.click_log import ClickLog
+from hermes_core.world.simulate import request_context
 from hermes_core.world.world import World
 
 SPLITS: tuple[str, ...] = ("train", "validation", "test")
-
-
-@dataclass(frozen=True, eq=False)
-class ClickLog:
-    """Every logged click in time order: ``user``, ``item`` (world index), ``time`` (seconds),
-    ``request`` and ``session``."""
-
-    user: np.ndarray
-    item: np.ndarray
-    time: np.ndarray
-    request: np.ndarray
-    session: np.ndarray
-
-    @classmethod
-    def of(cls, logs: Logs) -> ClickLog:
-        rows, positions = np.nonzero(logs.clicks)
-        items = logs.candidates[rows, logs.slate[rows, positions]]
-        times = logs.click_time[rows, positions]
-        order = np.lexsort((positions, rows, times))
-        return cls(user=logs.user[rows][order], item=items[order].astype(np.int64), time=times[order],
-                   request=rows[order], session=logs.session[rows][order])  # fmt: skip
-
-    def before(self, user: int, seconds: float) -> np.ndarray:
-        """Items ``user`` clicked strictly before ``seconds``, oldest first."""
-        mine = (self.user == user) & (self.time < seconds)
-        return self.item[mine]
-
-    def sequences_before(self, seconds: float) -> dict[int, np.ndarray]:
-        """Each user's clicks strictly before ``seconds``, oldest first."""
-        kept = self.time < seconds
-        frame = pd.DataFrame({"user": self.user[kept], "item": self.item[kept]})
-        return {int(user): group["item"].to_numpy() for user, group in frame.groupby("user", sort=True)}
 
 
 @dataclass(frozen=True, eq=False)
@@ -113,7 +82,7 @@ def logged_requests(world: World, clicks: ClickLog, split: str, params: Retrieve
     for r in chosen:
         user, seconds = int(logs.user[r]), float(logs.timestamp[r])
         history = clicks.before(user, seconds)
-        session = clicks.item[(clicks.session == logs.session[r]) & (clicks.time < seconds)]
+        session = clicks.session_before(int(logs.session[r]), seconds)
         context = request_context(logs.modality_intent[r : r + 1], logs.timestamp[r : r + 1])
         grades = world.contextual_relevance(user, session, None, context)
         truth = np.setdiff1d(np.flatnonzero(grades >= params.relevance_grade), history)

@@ -49,6 +49,19 @@ def test_listmle_is_minimal_for_the_label_order_over_all_permutations() -> None:
     assert all(correct < loss for permutation, loss in losses.items() if permutation != (0, 1, 2, 3))
 
 
+def test_listmle_stays_finite_when_scores_drift_far_apart() -> None:
+    # scores [0, -200] in label order: L = log(e^0 + e^-200) - 0 + log(e^-200) + 200 = log(1 + e^-200) ~ 1e-87,
+    # i.e. 0 in float32; a plain cumulative sum of e^{s - max} underflows to log(0) = -inf at the second item
+    scores = torch.tensor([[0.0, -200.0]], requires_grad=True)
+    loss = listmle_loss(scores, torch.tensor([[1.0, 0.0]]), torch.tensor([[True, True]]))
+    assert torch.isfinite(loss) and abs(loss.item()) < 1e-6
+    loss.backward()
+    assert torch.isfinite(scores.grad).all()
+    # the reverse order costs the whole spread: log(e^-200 + 1) + 200 + log(1) - 0 = 200
+    reverse = listmle_loss(torch.tensor([[-200.0, 0.0]]), torch.tensor([[1.0, 0.0]]), torch.tensor([[True, True]]))
+    assert float(reverse) == pytest.approx(200.0, rel=1e-6)
+
+
 def test_listmle_ties_are_broken_by_the_seed() -> None:
     scores = one_list([0.9, -0.4, 0.1, 2.0])
     tied = one_list([1, 1, 1, 0])

@@ -58,8 +58,11 @@ def test_save_candidates_writes_one_row_per_blended_item(tiny_world: World, tmp_
 
     results = {"ann": SourceResult(np.array([3, 1]), np.array([2.0, 1.0])), "kg": SourceResult(np.array([1]), np.array([5.0]))}
     blends = [blend(results, {"ann": 1.0, "kg": 1.0}, 10) for _ in range(len(request_set))]
-    path = st.save_candidates(tmp_path, request_set, blends, tiny_world)
+    path = st.save_candidates(tmp_path, {"validation": (request_set, blends[:1]), "test": (request_set, blends)},
+                              tiny_world)
     table = pq.read_table(path).to_pandas()
+    assert (table["split"] == "validation").sum() == 2  # one blend of two items
+    table = table[table["split"] == "test"]
     assert len(table) == 2 * len(request_set)
     first = table[table["key"] == request_set.frame["key"].iat[0]]
     assert first["rank"].tolist() == [1, 2] and first["item_id"].tolist() == [tiny_world.item_ids[1], tiny_world.item_ids[3]]

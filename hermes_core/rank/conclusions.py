@@ -117,10 +117,10 @@ def click_sentences(runs: dict[str, dict[str, SeedRuns]], reference: str, n_boot
         elif ips_oracle.verdict == "loses to":
             counts = (f" ({n_clicks:,} logged clicks against the oracle's {n_oracle_clicks:,} on the same slates)"
                       if n_clicks is not None and n_oracle_clicks is not None else "")
-            lines.append("IPS falls short of the examination-free clicks it targets. In expectation its weighted clicks "
-                         "equal the oracle's (up to the similarity fatigue theta_k leaves out), so the gap is what the "
-                         "weights cannot restore: the clicks that unexamined positions never produced" + counts
-                         + ", the lower positions' few clicks blown up by 1/theta_k. Below naive training it also loses "
+            lines.append("IPS falls short of the examination-free clicks it targets. Its weighted clicks equal the oracle's "
+                         "in expectation only if examination is the sole position effect: the world's similarity fatigue "
+                         "also lowers clicks further down, which 1/theta_k does not undo, and the weights add variance"
+                         + counts + ". This run does not separate the two causes. Below naive training IPS also loses "
                          "the logging policy's order, which the position bias carries into the naive clicks.")
     if reference in runs:
         lines.append(_paired(runs, reference, "clicks_ips", "ndcg_at_10", n_bootstrap, seed)
